@@ -32,7 +32,9 @@ static const uint8_t *take(struct cur *c, size_t n)
         c->failed = true;
         return NULL;
     }
-    const uint8_t *p = c->p + c->off;
+    /* An empty cursor may have p == NULL; NULL + 0 is undefined in C. */
+    static const uint8_t empty[1];
+    const uint8_t *p = c->p ? c->p + c->off : empty;
     c->off += n;
     return p;
 }

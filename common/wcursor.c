@@ -41,8 +41,11 @@ const uint8_t *wcur_data(const struct wcur *w) { return w->p; }
 /* Make room for n more bytes; the only place that may grow or fail. */
 static uint8_t *room(struct wcur *w, size_t n)
 {
+    static uint8_t nowhere[1]; /* target of zero-byte writes to an empty buffer */
     if (w->failed)
         return NULL;
+    if (n == 0)
+        return w->p ? w->p + w->len : nowhere;
     if (n > SIZE_MAX / 2 - w->len) {
         w->failed = true;
         return NULL;
