@@ -55,8 +55,16 @@ const char *vc_alg_name(enum vc_alg a);              /* "rsa2048" ... */
 /* Parse "9a"/"9A" -> slot; -1 if not a PIV key slot we emulate. */
 int vc_slot_parse(const char *s);
 int vc_alg_parse(const char *s); /* "rsa2048"... -> enum, -1 if unknown */
+/* The PIV algorithm of a private key; VC_ALG_NONE if not one we emulate. */
+enum vc_alg vc_alg_of_key(const EVP_PKEY *key);
 
 int vc_card_file_load(const char *path, struct vc_card_spec *spec, struct scl_err *e);
+/* The parser behind vc_card_file_load, over bytes already read (fuzzers use
+ * it): name prefixes messages, relative cert=/key= paths start at base_dir.
+ * On error spec holds nothing to free. */
+#define VC_CARD_FILE_MAX (64 * 1024)
+int vc_card_file_parse(const char *name, const uint8_t *buf, size_t len, const char *base_dir,
+                       struct vc_card_spec *spec, struct scl_err *e);
 void vc_card_spec_free(struct vc_card_spec *spec);
 
 /* ---- the card ---------------------------------------------------------- */
@@ -76,6 +84,9 @@ void vc_card_reset(struct vc_card *card);
 size_t vc_card_apdu(struct vc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp);
 /* PIN retries left (for tests and traces). */
 int vc_card_pin_tries_left(const struct vc_card *card);
+/* The instruction's name as the card's INS table spells it ("GET DATA"),
+ * "UNKNOWN" for one the card does not implement; for traces. */
+const char *vc_piv_ins_name(uint8_t ins);
 
 /* ---- vpcd link ---------------------------------------------------------- */
 
