@@ -210,12 +210,22 @@ int esc_decode_object(const struct esc_ioctl *io, bool is_return, const uint8_t 
     return decode_object(io, is_return, p, n, ESC_NDR_HEADERS_LEN, m, consumed, e);
 }
 
-/* Only the padding to the next multiple of 8 may follow the structure; its
- * content is not checked (NDR leaves it unspecified). */
-static int check_trailing(const char *what, size_t base, size_t consumed, size_t n,
+/* How many bytes may follow the structure.  NDR allows only the padding to
+ * the next multiple of 8 (content unchecked).  FreeRDP 2.11 pads the
+ * rgReaderStates array of GetStatusChange and LocateCards returns by element
+ * COUNT, not bytes (pack_write_size_align(cReaders, 4)), then realigns to 8,
+ * so those two returns may carry up to 15 bytes: FreeRDP is the peer. */
+static size_t trailing_slack(const struct esc_ioctl *io, bool is_return)
+{
+    bool counts_pad = is_return && (io->code == SCARD_IOCTL_GETSTATUSCHANGEW ||
+                                    io->code == SCARD_IOCTL_LOCATECARDSBYATRW);
+    return counts_pad ? 16 : 8;
+}
+
+static int check_trailing(const char *what, size_t slack, size_t base, size_t consumed, size_t n,
                           struct scl_err *e)
 {
-    if (n - consumed >= 8)
+    if (n - consumed >= slack)
         return scl_errf(e, SCL_E_FORMAT, "%s: %zu bytes after the structure at offset %zu", what,
                         n - consumed, base + consumed);
     return SCL_OK;
@@ -260,7 +270,7 @@ static int decode_buffer(uint32_t ioctl, bool is_return, const uint8_t *buf, siz
         m->u.long_return.ReturnCode = code; /* every return starts with ReturnCode */
         return SCL_OK;
     }
-    if (!rc) rc = check_trailing(what, base, consumed, n, e);
+    if (!rc) rc = check_trailing(what, trailing_slack(io, is_return), base, consumed, n, e);
     return rc;
 }
 

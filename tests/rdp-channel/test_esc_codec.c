@@ -453,6 +453,64 @@ START_TEST(test_failed_return_may_be_just_the_return_code)
 }
 END_TEST
 
+/* FreeRDP 2.11 pads rgReaderStates by element count, then to 8: with three
+ * readers its GetStatusChangeW return carries 8 more bytes than NDR allows.
+ * FreeRDP is the peer, so that return decodes; other returns stay strict. */
+static uint8_t *with_extra_padding(const struct esc_msg *m, size_t extra, size_t *n)
+{
+    uint8_t *enc;
+    size_t len;
+    struct scl_err e = {0};
+    ck_assert_int_eq(esc_encode_return(m, &enc, &len, &e), SCL_OK);
+    enc = realloc(enc, len + extra);
+    memset(enc + len, 0, extra);
+    uint32_t obj = (uint32_t)(len + extra - 16); /* ObjectBufferLength at offset 8 */
+    for (int i = 0; i < 4; i++) enc[8 + i] = (uint8_t)(obj >> (8 * i));
+    *n = len + extra;
+    return enc;
+}
+
+START_TEST(test_get_status_change_return_accepts_freerdp_count_padding)
+{
+    struct esc_reader_state_common rs[3] = {0};
+    for (int i = 0; i < 3; i++) rs[i].dwEventState = 0x22;
+    struct esc_msg m = {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW,
+                        .type = ESC_T_GET_STATUS_CHANGE_RETURN};
+    m.u.get_status_change_return.cReaders = 3;
+    m.u.get_status_change_return.rgReaderStates = rs;
+    size_t n;
+    uint8_t *buf = with_extra_padding(&m, 8, &n);
+    struct esc_msg d;
+    struct scl_err e = {0};
+    ck_assert_msg(esc_decode_return(SCARD_IOCTL_GETSTATUSCHANGEW, buf, n, &d, &e) == SCL_OK,
+                  "%s", e.msg);
+    ck_assert_uint_eq(d.u.get_status_change_return.cReaders, 3);
+    esc_msg_free(&d);
+    free(buf);
+    /* 16 stray bytes are more than any peer pads: still refused. */
+    buf = with_extra_padding(&m, 16, &n);
+    ck_assert_int_eq(esc_decode_return(SCARD_IOCTL_GETSTATUSCHANGEW, buf, n, &d, &e), SCL_E_FORMAT);
+    esc_msg_free(&d);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_connect_return_refuses_eight_trailing_bytes)
+{
+    struct esc_msg m = {.ioctl = SCARD_IOCTL_CONNECTW, .type = ESC_T_CONNECT_RETURN};
+    m.u.connect_return.dwActiveProtocol = 2;
+    m.u.connect_return.hCard.Context.cbContext = 8;
+    m.u.connect_return.hCard.cbHandle = 8;
+    size_t n;
+    uint8_t *buf = with_extra_padding(&m, 8, &n);
+    struct esc_msg d;
+    struct scl_err e = {0};
+    ck_assert_int_eq(esc_decode_return(SCARD_IOCTL_CONNECTW, buf, n, &d, &e), SCL_E_FORMAT);
+    esc_msg_free(&d);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_ioctl_codes_follow_ctl_code)
 {
     /* CTL_CODE(FILE_DEVICE_FILE_SYSTEM, n, METHOD_BUFFERED, FILE_ANY_ACCESS). */
@@ -561,6 +619,8 @@ static Suite *esc_suite(void)
     tcase_add_test(h, test_odd_multi_string_length_is_refused);
     tcase_add_test(h, test_invalid_utf8_is_not_encoded);
     tcase_add_test(h, test_failed_return_may_be_just_the_return_code);
+    tcase_add_test(h, test_get_status_change_return_accepts_freerdp_count_padding);
+    tcase_add_test(h, test_connect_return_refuses_eight_trailing_bytes);
     suite_add_tcase(s, h);
     TCase *t = tcase_create("trace");
     tcase_add_test(t, test_trace_of_transmit_call_shows_apdu_hex);
