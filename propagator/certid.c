@@ -120,7 +120,11 @@ bool cs_certid_match(const char *certid, const struct cs_element *el, size_t ind
     if (parse_index(id, &want))
         return want == index;
     struct cs_cert_info ci;
-    if (cs_cert_info(el->cert_der, el->cert_len, &ci, NULL) != SCL_OK)
-        return false;
+    if (cs_cert_info(el->cert_der, el->cert_len, &ci, NULL) != SCL_OK) {
+        /* A certificate that does not parse can still be named by its hash,
+         * so certutil -delstore can remove it. */
+        uint8_t h[20];
+        return scl_hex_decode(id, h, sizeof h) == 20 && !memcmp(h, el->sha1, 20);
+    }
     return match_hex(id, el, &ci) || match_text(id, el, &ci);
 }

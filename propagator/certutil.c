@@ -36,14 +36,27 @@ static void print_header(struct cu_ctx *cx, size_t index)
     fprintf(cx->out, "================ Certificate %zu ================\n", index);
 }
 
+/* The store's decoder only checks a certificate's outer shape, so the X.509
+ * parse can still fail here: say so for this one and carry on. */
+static bool parse_or_say(struct cu_ctx *cx, const struct cs_element *el, size_t index,
+                         struct cs_cert_info *ci)
+{
+    struct scl_err e = {0};
+    if (cs_cert_info(el->cert_der, el->cert_len, ci, &e) == SCL_OK)
+        return true;
+    char hex[41];
+    scl_hex_encode(el->sha1, 20, hex, false);
+    fprintf(cx->out, "Certificate does not parse: %s\n", e.msg);
+    fprintf(cx->err, "CertUtil: warning: certificate %zu (%s): %s\n", index, hex, e.msg);
+    return false;
+}
+
 void cu_print_cert_brief(struct cu_ctx *cx, const struct cs_element *el, size_t index)
 {
     struct cs_cert_info ci;
     print_header(cx, index);
-    if (cs_cert_info(el->cert_der, el->cert_len, &ci, NULL) != SCL_OK) {
-        fprintf(cx->out, "(certificate does not parse)\n");
+    if (!parse_or_say(cx, el, index, &ci))
         return;
-    }
     print_hex_line(cx->out, "Serial Number: ", ci.serial, ci.serial_len);
     fprintf(cx->out, "Subject: %s\n", ci.subject);
 }
@@ -107,8 +120,8 @@ void cu_print_cert(struct cu_ctx *cx, const struct cs_element *el, size_t index)
 {
     struct cs_cert_info ci;
     print_header(cx, index);
-    if (cs_cert_info(el->cert_der, el->cert_len, &ci, NULL) != SCL_OK) {
-        fprintf(cx->out, "(certificate does not parse)\n");
+    if (!parse_or_say(cx, el, index, &ci)) {
+        print_hex_line(cx->out, "Cert Hash(sha1): ", el->sha1, 20); /* still deletable by hash */
         return;
     }
     char nb[64], na[64];
@@ -187,6 +200,11 @@ bool cu_print_key_facts(struct cu_ctx *cx, const struct cs_element *el)
                      "that corresponds to this certificate.\"\n");
     if (rc) {
         fprintf(cx->out, "Private key reachable: unknown (CERT_KEY_PROV_INFO_PROP_ID does not decode)\n");
+        return false;
+    }
+    struct cs_cert_info ci;
+    if (cs_cert_info(el->cert_der, el->cert_len, &ci, NULL) != SCL_OK) {
+        fprintf(cx->out, "Private key reachable: unknown (the certificate does not parse, so its public key cannot be compared)\n");
         return false;
     }
     load_cards(&cx->cards);

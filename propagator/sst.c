@@ -19,6 +19,10 @@ int cs_sst_encode(const struct cs_element *els, size_t n, uint8_t **out, size_t 
     wcur_init_dyn(&w);
     wcur_bytes(&w, sst_magic, sizeof sst_magic);
     for (size_t i = 0; i < n; i++) {
+        if (els[i].raw) {
+            wcur_bytes(&w, els[i].raw, els[i].raw_len);
+            continue;
+        }
         uint8_t *buf;
         size_t blen;
         int rc = cs_element_encode(&els[i], &buf, &blen, e);

@@ -227,8 +227,14 @@ static int add_locked(struct cs_store *st, struct cs_element *el, enum cs_add_di
     struct cs_element old;
     struct scl_err olde = {0};
     int rc = read_element(path, &old, &olde);
-    /* A stored file that does not parse is replaced: Windows ignores it anyway. */
+    /* A stored file that does not parse, or holds another certificate than
+     * its name says, is replaced without inheriting anything: Windows ignores
+     * it anyway. */
     bool have_old = rc == SCL_OK;
+    if (have_old && memcmp(old.sha1, el->sha1, 20)) {
+        cs_element_free(&old);
+        have_old = false;
+    }
     rc = merge_for_disposition(el, have_old ? &old : NULL, disp, oc, e);
     if (!rc && *oc != CS_KEPT)
         rc = write_element(path, el, e);
@@ -302,6 +308,81 @@ int cs_store_delete(struct cs_store *st, const uint8_t sha1[20], struct scl_err 
         rc = scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
                       strerror(errno));
     unlock_store(fd);
+    return rc;
+}
+
+/* Are the file's bytes still what the caller read (el->raw, else el encoded)? */
+static int file_is(const char *path, const struct cs_element *el, bool *same, struct scl_err *e)
+{
+    uint8_t *have, *enc = NULL;
+    size_t hn, wn = el->raw_len;
+    int rc = scl_read_file(path, ELEMENT_FILE_MAX, &have, &hn, e);
+    if (rc)
+        return rc;
+    const uint8_t *want = el->raw;
+    if (!want) {
+        rc = cs_element_encode(el, &enc, &wn, e);
+        want = enc;
+    }
+    *same = !rc && hn == wn && !memcmp(have, want, hn);
+    free(enc);
+    free(have);
+    return rc;
+}
+
+int cs_store_delete_if_same(struct cs_store *st, const struct cs_element *el, struct scl_err *e)
+{
+    char path[STORE_PATH_MAX + 48];
+    element_path(st, el->sha1, path, sizeof path);
+    if (!st->exists)
+        return scl_errf(e, SCL_E_NOTFOUND, "%s: no such element", path);
+    int fd;
+    int rc = lock_store(st, LOCK_EX, &fd, e);
+    if (rc)
+        return rc;
+    bool same = false;
+    rc = file_is(path, el, &same, e);
+    if (!rc && !same)
+        rc = scl_errf(e, SCL_E_STATE, "%s: rewritten since it was read; not deleted", path);
+    if (!rc && unlink(path) != 0)
+        rc = scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
+                      strerror(errno));
+    unlock_store(fd);
+    return rc;
+}
+
+int cs_store_add_raw(struct cs_store *st, const struct cs_element *el,
+                     enum cs_add_outcome *outcome, struct scl_err *e)
+{
+    if (!el->raw)
+        return scl_errf(e, SCL_E_INVAL, "element: no raw bytes to restore");
+    struct stat sb;
+    st->exists = stat(st->dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (!st->exists)
+        return scl_errf(e, SCL_E_STATE, "%s: store does not exist (open it with create)", st->dir);
+    char path[STORE_PATH_MAX + 48];
+    element_path(st, el->sha1, path, sizeof path);
+    int fd;
+    int rc = lock_store(st, LOCK_EX, &fd, e);
+    if (rc)
+        return rc;
+    /* Like CERT_STORE_ADD_USE_EXISTING in add_locked: only a readable element
+     * of the same certificate counts as present. */
+    struct cs_element old;
+    struct scl_err olde = {0};
+    enum cs_add_outcome oc = CS_KEPT;
+    if (read_element(path, &old, &olde) == SCL_OK) {
+        if (memcmp(old.sha1, el->sha1, 20))
+            oc = CS_REPLACED;
+        cs_element_free(&old);
+    } else {
+        oc = olde.code == SCL_E_NOTFOUND ? CS_ADDED : CS_REPLACED;
+    }
+    if (oc != CS_KEPT)
+        rc = scl_write_atomic(path, el->raw, el->raw_len, 0600, e);
+    unlock_store(fd);
+    if (outcome)
+        *outcome = oc;
     return rc;
 }
 

@@ -5,8 +5,11 @@
  */
 #include "propagator.h"
 
+#include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +78,7 @@ void cs_element_free(struct cs_element *el)
         free(el->props[i].val);
     free(el->props);
     free(el->cert_der);
+    free(el->raw);
     memset(el, 0, sizeof *el);
 }
 
@@ -101,6 +105,9 @@ int cs_element_set_prop(struct cs_element *el, uint32_t id, const void *val, siz
         return scl_errf(e, SCL_E_INVAL, "property %u: not settable as a property", id);
     if (len > UINT32_MAX)
         return scl_errf(e, SCL_E_INVAL, "property %u: %zu bytes is too long", id, len);
+    free(el->raw); /* the bytes we read no longer describe this element */
+    el->raw = NULL;
+    el->raw_len = 0;
     uint8_t *copy = NULL;
     if (len) {
         copy = malloc(len);
@@ -131,13 +138,39 @@ int cs_element_set_prop(struct cs_element *el, uint32_t id, const void *val, siz
     return SCL_OK;
 }
 
-/* The certificate must be one whole DER X.509 structure, nothing after it. */
-static int check_cert_der(const uint8_t *der, size_t len, struct scl_err *e)
+/* Decoding: one DER SEQUENCE (definite length) spanning exactly the bytes.
+ * Its contents are left to cs_cert_info: d2i_X509 builds an EVP_PKEY for
+ * every certificate, which made listing a fleet's stores cost ~100 us each. */
+static int check_cert_shape(const uint8_t *der, size_t len, struct scl_err *e)
+{
+    if (len > LONG_MAX)
+        return scl_errf(e, SCL_E_FORMAT, "certificate: %zu bytes is too long", len);
+    const unsigned char *p = der;
+    long body = 0;
+    int tag = 0, xclass = 0;
+    int r = ASN1_get_object(&p, &body, &tag, &xclass, (long)len);
+    if (r & 0x80) {
+        ERR_clear_error();
+        return scl_errf(e, SCL_E_FORMAT, "certificate: not DER (bad tag or length at byte 0)");
+    }
+    if (r != V_ASN1_CONSTRUCTED || xclass != V_ASN1_UNIVERSAL || tag != V_ASN1_SEQUENCE)
+        return scl_errf(e, SCL_E_FORMAT, "certificate: byte 0: not a definite-length SEQUENCE");
+    size_t end = (size_t)(p - der) + (size_t)body;
+    if (end != len)
+        return scl_errf(e, SCL_E_FORMAT, "certificate: %zu bytes after the DER SEQUENCE",
+                        len - end);
+    return SCL_OK;
+}
+
+/* A new certificate entering a store: one whole DER X.509 certificate. */
+static int check_cert_x509(const uint8_t *der, size_t len, struct scl_err *e)
 {
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (!x)
+    if (!x) {
+        ERR_clear_error();
         return scl_errf(e, SCL_E_FORMAT, "certificate: not a DER X.509 certificate");
+    }
     X509_free(x);
     if ((size_t)(p - der) != len)
         return scl_errf(e, SCL_E_FORMAT, "certificate: %zu bytes after the DER structure",
@@ -145,9 +178,10 @@ static int check_cert_der(const uint8_t *der, size_t len, struct scl_err *e)
     return SCL_OK;
 }
 
-static int set_cert(struct cs_element *el, const uint8_t *der, size_t len, struct scl_err *e)
+static int set_cert(struct cs_element *el, const uint8_t *der, size_t len, bool full,
+                    struct scl_err *e)
 {
-    int rc = check_cert_der(der, len, e);
+    int rc = full ? check_cert_x509(der, len, e) : check_cert_shape(der, len, e);
     if (rc)
         return rc;
     el->cert_der = malloc(len);
@@ -165,7 +199,7 @@ int cs_element_from_cert(const uint8_t *der, size_t len, struct cs_element *el,
                          struct scl_err *e)
 {
     memset(el, 0, sizeof *el);
-    int rc = set_cert(el, der, len, e);
+    int rc = set_cert(el, der, len, true, e);
     if (rc)
         cs_element_free(el);
     return rc;
@@ -207,7 +241,7 @@ static int decode_entries(struct cur *c, struct cs_element *el, struct scl_err *
         if (rc)
             return rc;
         if (id == CS_PROP_CERT) {
-            rc = set_cert(el, val, cb, e);
+            rc = set_cert(el, val, cb, false, e);
             return rc ? scl_err_wrap(e, "offset %zu", at) : SCL_OK;
         }
         if (id == 0 || id == PROP_CRL || id == PROP_CTL)
@@ -224,10 +258,23 @@ static int decode_entries(struct cur *c, struct cs_element *el, struct scl_err *
     }
 }
 
+static int keep_raw(struct cs_element *el, const uint8_t *p, size_t n, struct scl_err *e)
+{
+    el->raw = malloc(n);
+    if (!el->raw)
+        return scl_errf(e, SCL_E_NOMEM, "element: out of memory");
+    memcpy(el->raw, p, n);
+    el->raw_len = n;
+    return SCL_OK;
+}
+
 int cs_element_decode_cur(struct cur *c, struct cs_element *el, struct scl_err *e)
 {
     memset(el, 0, sizeof *el);
+    size_t start = cur_off(c);
     int rc = decode_entries(c, el, e);
+    if (!rc)
+        rc = keep_raw(el, c->p + start, cur_off(c) - start, e);
     if (rc)
         cs_element_free(el);
     return rc;

@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cs_element el;
     struct scl_err e = {0};
     if (cs_element_decode(data, size, &el, &e) == SCL_OK) {
+        if (el.raw_len != size || memcmp(el.raw, data, size))
+            abort(); /* raw must be exactly what was decoded */
         struct cs_key_prov_info kpi;
         (void)cs_element_kpi(&el, &kpi, &e);
         (void)cs_certid_match("Firstname Lastname", &el, 0);

@@ -7,6 +7,7 @@
 #include "testcert.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
@@ -258,6 +259,60 @@ START_TEST(test_ksp_form_prints_keyspec_0)
 }
 END_TEST
 
+/* An element whose certificate is DER-shaped (SEQUENCE { INTEGER 7, NULL })
+ * but no X.509 certificate: the store lists it, cs_cert_info refuses it. */
+static void put_unparsable(char hex[41])
+{
+    static const uint8_t not_x509[] = {0x30, 0x05, 0x02, 0x01, 0x07, 0x05, 0x00};
+    struct cs_element el = {0};
+    struct scl_err e = {0};
+    el.cert_der = malloc(sizeof not_x509);
+    memcpy(el.cert_der, not_x509, sizeof not_x509);
+    el.cert_len = sizeof not_x509;
+    unsigned mdlen;
+    ck_assert(EVP_Digest(not_x509, sizeof not_x509, el.sha1, &mdlen, EVP_sha1(), NULL));
+    struct cs_key_prov_info kpi;
+    cs_kpi_base_csp(&kpi, "broken-container", CS_AT_KEYEXCHANGE);
+    uint8_t *v, *blob;
+    size_t vlen, blen;
+    ck_assert_int_eq(cs_kpi_encode(&kpi, &v, &vlen, &e), SCL_OK);
+    ck_assert_int_eq(cs_element_set_prop(&el, CS_PROP_KEY_PROV_INFO, v, vlen, &e), SCL_OK);
+    ck_assert_int_eq(cs_element_encode(&el, &blob, &blen, &e), SCL_OK);
+    scl_hex_encode(el.sha1, 20, hex, true);
+    char path[600];
+    snprintf(path, sizeof path, "%s/AppData/Roaming/Microsoft/SystemCertificates/My/Certificates/%s",
+             root, hex);
+    ck_assert_int_eq(scl_write_atomic(path, blob, blen, 0600, &e), SCL_OK);
+    free(v);
+    free(blob);
+    cs_element_free(&el);
+}
+
+START_TEST(test_certificate_that_does_not_parse_is_reported_per_certificate_and_deletable_by_hash)
+{
+    char hex[41];
+    put_unparsable(hex);
+    ck_assert_int_eq(run("-user", "-store", "My", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "Certificate does not parse: certificate: not a DER X.509 certificate\n"));
+    ck_assert_ptr_nonnull(strstr(out_text, "\nSubject: CN=Firstname Lastname\n")); /* the rest still shows */
+    ck_assert_ptr_nonnull(strstr(err_text, "CertUtil: warning: certificate "));
+    char lower[41];
+    for (size_t i = 0; i < 41; i++)
+        lower[i] = (char)tolower((unsigned char)hex[i]);
+    ck_assert_ptr_nonnull(strstr(err_text, lower));
+
+    ck_assert_int_eq(run("-user", "-verifykeys", "My", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "Private key reachable: unknown (the certificate does not parse"));
+    ck_assert_int_eq(run("-user", "-delstore", "My", "Nobody Here", NULL), 1);
+
+    ck_assert_int_eq(run("-user", "-delstore", "My", hex, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "Deleting Certificate "));
+    ck_assert_int_eq(run("-user", "-store", "My", NULL), 0);
+    ck_assert_ptr_null(strstr(out_text, "does not parse"));
+    ck_assert_ptr_nonnull(strstr(out_text, "Subject: CN=Firstname Lastname"));
+}
+END_TEST
+
 static Suite *certutil_suite(void)
 {
     Suite *s = suite_create("certutil");
@@ -276,6 +331,7 @@ static Suite *certutil_suite(void)
     tcase_add_test(tc, test_exportsst_then_importsst_keeps_key_prov_info);
     tcase_add_test(tc, test_addstore_pem_cer_without_key_info);
     tcase_add_test(tc, test_ksp_form_prints_keyspec_0);
+    tcase_add_test(tc, test_certificate_that_does_not_parse_is_reported_per_certificate_and_deletable_by_hash);
     suite_add_tcase(s, tc);
     return s;
 }

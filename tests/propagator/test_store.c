@@ -290,6 +290,124 @@ START_TEST(test_two_processes_adding_and_deleting_lose_nothing)
 }
 END_TEST
 
+static struct cs_listing list_my(struct cs_store *st)
+{
+    struct cs_listing l;
+    struct scl_err e = {0};
+    ck_assert_int_eq(cs_store_list(st, &l, &e), SCL_OK);
+    return l;
+}
+
+START_TEST(test_delete_if_same_refuses_an_element_rewritten_since_it_was_listed)
+{
+    struct cs_store *st = open_my();
+    size_t len;
+    uint8_t *der = make("Rewritten", &len);
+    struct cs_key_prov_info kpi;
+    cs_kpi_base_csp(&kpi, CONTAINER, CS_AT_KEYEXCHANGE);
+    struct scl_err e = {0};
+    ck_assert_int_eq(cs_store_add(st, der, len, &kpi, CS_ADD_REPLACE_INHERIT, NULL, &e), SCL_OK);
+    struct cs_listing l = list_my(st);
+    ck_assert_uint_eq(l.n, 1);
+    /* a propagator rewrites it between our listing and our delete */
+    cs_kpi_base_csp(&kpi, "another-container", CS_AT_SIGNATURE);
+    ck_assert_int_eq(cs_store_add(st, der, len, &kpi, CS_ADD_REPLACE_EXISTING, NULL, &e), SCL_OK);
+    ck_assert_int_eq(cs_store_delete_if_same(st, &l.elements[0], &e), SCL_E_STATE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "rewritten since it was read"));
+    struct cs_listing now = list_my(st);
+    ck_assert_uint_eq(now.n, 1);
+    struct cs_key_prov_info got;
+    ck_assert_int_eq(cs_element_kpi(&now.elements[0], &got, &e), SCL_OK);
+    ck_assert_str_eq(got.container, "another-container");
+    ck_assert_int_eq(cs_store_delete_if_same(st, &now.elements[0], &e), SCL_OK);
+    ck_assert_int_eq(cs_store_delete_if_same(st, &now.elements[0], &e), SCL_E_NOTFOUND);
+    cs_listing_free(&now);
+    cs_listing_free(&l);
+    free(der);
+    cs_store_close(st);
+}
+END_TEST
+
+START_TEST(test_add_raw_puts_back_another_writers_layout_byte_identical)
+{
+    struct cs_store *st = open_my();
+    size_t len;
+    uint8_t *der = make("Foreign Layout", &len);
+    struct cs_element el;
+    struct scl_err e = {0};
+    ck_assert_int_eq(cs_element_from_cert(der, len, &el, &e), SCL_OK);
+    /* properties in the order Windows may leave them, not sorted by id */
+    struct wcur w;
+    wcur_init_dyn(&w);
+    const uint32_t ids[] = {CS_PROP_FRIENDLY_NAME, CS_PROP_SHA1_HASH, CS_PROP_CERT};
+    const void *vals[] = {"f\0", el.sha1, der};
+    const size_t lens[] = {2, 20, len};
+    for (size_t i = 0; i < 3; i++) {
+        wcur_u32le(&w, ids[i]);
+        wcur_u32le(&w, 1);
+        wcur_u32le(&w, (uint32_t)lens[i]);
+        wcur_bytes(&w, vals[i], lens[i]);
+    }
+    char hex[41];
+    scl_hex_encode(el.sha1, 20, hex, true);
+    write_raw(hex, wcur_data(&w), wcur_len(&w));
+    struct cs_listing l = list_my(st);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_int_eq(cs_store_delete_if_same(st, &l.elements[0], &e), SCL_OK);
+    enum cs_add_outcome oc;
+    ck_assert_int_eq(cs_store_add_raw(st, &l.elements[0], &oc, &e), SCL_OK);
+    ck_assert_int_eq(oc, CS_ADDED);
+    ck_assert_int_eq(cs_store_add_raw(st, &l.elements[0], &oc, &e), SCL_OK);
+    ck_assert_int_eq(oc, CS_KEPT);
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", cs_store_dir(st), hex);
+    uint8_t *back;
+    size_t blen;
+    ck_assert_int_eq(scl_read_file(path, 1 << 20, &back, &blen, &e), SCL_OK);
+    ck_assert_uint_eq(blen, wcur_len(&w));
+    ck_assert_mem_eq(back, wcur_data(&w), blen);
+    free(back);
+    cs_listing_free(&l);
+    cs_element_free(&el);
+    wcur_free(&w);
+    free(der);
+    cs_store_close(st);
+}
+END_TEST
+
+START_TEST(test_replace_inherit_takes_nothing_from_a_file_holding_another_certificate)
+{
+    struct cs_store *st = open_my();
+    size_t alen, blen;
+    uint8_t *a = make("Alpha", &alen), *b = make("Beta", &blen);
+    struct cs_element ea, eb;
+    struct scl_err e = {0};
+    ck_assert_int_eq(cs_element_from_cert(a, alen, &ea, &e), SCL_OK);
+    ck_assert_int_eq(cs_element_from_cert(b, blen, &eb, &e), SCL_OK);
+    struct cs_key_prov_info kpi;
+    cs_kpi_base_csp(&kpi, CONTAINER, CS_AT_KEYEXCHANGE);
+    uint8_t *v;
+    size_t vlen;
+    ck_assert_int_eq(cs_kpi_encode(&kpi, &v, &vlen, &e), SCL_OK);
+    ck_assert_int_eq(cs_element_set_prop(&eb, CS_PROP_KEY_PROV_INFO, v, vlen, &e), SCL_OK);
+    uint8_t *blob;
+    size_t bloblen;
+    ck_assert_int_eq(cs_element_encode(&eb, &blob, &bloblen, &e), SCL_OK);
+    char hex[41];
+    scl_hex_encode(ea.sha1, 20, hex, true);
+    write_raw(hex, blob, bloblen); /* Beta's element under Alpha's name */
+    ck_assert_int_eq(cs_store_add(st, a, alen, NULL, CS_ADD_REPLACE_INHERIT, NULL, &e), SCL_OK);
+    ck_assert(!stored_has_kpi(st));
+    free(v);
+    free(blob);
+    cs_element_free(&ea);
+    cs_element_free(&eb);
+    free(a);
+    free(b);
+    cs_store_close(st);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -302,6 +420,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_missing_store_lists_empty_and_is_not_created);
     tcase_add_test(tc, test_machine_smartcardroot_path);
     tcase_add_test(tc, test_two_processes_adding_and_deleting_lose_nothing);
+    tcase_add_test(tc, test_delete_if_same_refuses_an_element_rewritten_since_it_was_listed);
+    tcase_add_test(tc, test_add_raw_puts_back_another_writers_layout_byte_identical);
+    tcase_add_test(tc, test_replace_inherit_takes_nothing_from_a_file_holding_another_certificate);
     suite_add_tcase(s, tc);
     return s;
 }

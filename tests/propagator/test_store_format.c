@@ -350,6 +350,87 @@ START_TEST(test_sst_decode_rejects_truncation_and_corruption)
 }
 END_TEST
 
+/* SEQUENCE { INTEGER 7, NULL }: DER-shaped, but no X.509 certificate. */
+static const uint8_t not_x509[] = {0x30, 0x05, 0x02, 0x01, 0x07, 0x05, 0x00};
+
+START_TEST(test_element_decode_checks_certificate_shape_and_leaves_x509_to_cert_info)
+{
+    struct wcur w;
+    struct scl_err e = {0};
+    wcur_init_dyn(&w);
+    put_entry(&w, CS_PROP_CERT, 1, not_x509, sizeof not_x509);
+    struct cs_element el;
+    ck_assert_int_eq(cs_element_decode(wcur_data(&w), wcur_len(&w), &el, &e), SCL_OK);
+    wcur_free(&w);
+    struct cs_cert_info ci;
+    ck_assert_int_eq(cs_cert_info(el.cert_der, el.cert_len, &ci, &e), SCL_E_FORMAT);
+    ck_assert_str_eq(e.msg, "certificate: not a DER X.509 certificate");
+    struct cs_element fresh;
+    ck_assert_int_eq(cs_element_from_cert(el.cert_der, el.cert_len, &fresh, &e), SCL_E_FORMAT);
+    cs_element_free(&el);
+
+    static const uint8_t integer[] = {0x02, 0x01, 0x07};
+    static const uint8_t trailing[] = {0x30, 0x03, 0x02, 0x01, 0x07, 0x00};
+    static const uint8_t indefinite[] = {0x30, 0x80, 0x02, 0x01, 0x07, 0x00, 0x00};
+    static const uint8_t too_long[] = {0x30, 0x09, 0x02, 0x01, 0x07};
+    static const struct {
+        const uint8_t *p;
+        size_t n;
+        const char *msg;
+    } bad[] = {
+        {integer, sizeof integer, "offset 0: certificate: byte 0: not a definite-length SEQUENCE"},
+        {trailing, sizeof trailing, "offset 0: certificate: 1 bytes after the DER SEQUENCE"},
+        {indefinite, sizeof indefinite, "offset 0: certificate: byte 0: not a definite-length SEQUENCE"},
+        {too_long, sizeof too_long, "offset 0: certificate: not DER (bad tag or length at byte 0)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wcur_init_dyn(&w);
+        put_entry(&w, CS_PROP_CERT, 1, bad[i].p, bad[i].n);
+        ck_assert_int_eq(decode_built(&w, &e), SCL_E_FORMAT);
+        ck_assert_str_eq(e.msg, bad[i].msg);
+    }
+}
+END_TEST
+
+START_TEST(test_decoded_element_keeps_raw_bytes_and_sst_writes_them_verbatim)
+{
+    /* Another writer's order: FRIENDLY_NAME (11) before SHA1_HASH (3). */
+    struct cs_element el;
+    build_element(&el);
+    struct wcur w;
+    struct scl_err e = {0};
+    wcur_init_dyn(&w);
+    put_entry(&w, CS_PROP_FRIENDLY_NAME, 1, "n\0a\0", 4);
+    put_entry(&w, CS_PROP_SHA1_HASH, 1, el.sha1, 20);
+    put_entry(&w, CS_PROP_CERT, 1, cert, cert_len);
+    cs_element_free(&el);
+    ck_assert_int_eq(cs_element_decode(wcur_data(&w), wcur_len(&w), &el, &e), SCL_OK);
+    ck_assert_uint_eq(el.raw_len, wcur_len(&w));
+    ck_assert_mem_eq(el.raw, wcur_data(&w), wcur_len(&w));
+    uint8_t *enc, *sst;
+    size_t enc_len, sst_len;
+    ck_assert_int_eq(cs_element_encode(&el, &enc, &enc_len, &e), SCL_OK);
+    ck_assert_uint_eq(enc_len, wcur_len(&w));
+    ck_assert(memcmp(enc, wcur_data(&w), enc_len) != 0); /* re-encoding sorts by id */
+    ck_assert_int_eq(cs_sst_encode(&el, 1, &sst, &sst_len, &e), SCL_OK);
+    ck_assert_uint_eq(sst_len, 8 + wcur_len(&w) + 12);
+    ck_assert_mem_eq(sst + 8, wcur_data(&w), wcur_len(&w));
+    struct cs_element *back;
+    size_t n;
+    ck_assert_int_eq(cs_sst_decode(sst, sst_len, &back, &n, &e), SCL_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(back[0].raw_len, wcur_len(&w));
+    ck_assert_mem_eq(back[0].raw, wcur_data(&w), wcur_len(&w));
+    cs_elements_free(back, n);
+    ck_assert_int_eq(cs_element_set_prop(&el, CS_PROP_FRIENDLY_NAME, "x\0", 2, &e), SCL_OK);
+    ck_assert_ptr_null(el.raw); /* changed: the bytes read no longer describe it */
+    cs_element_free(&el);
+    free(enc);
+    free(sst);
+    wcur_free(&w);
+}
+END_TEST
+
 static Suite *store_format_suite(void)
 {
     Suite *s = suite_create("store_format");
@@ -364,6 +445,8 @@ static Suite *store_format_suite(void)
     tcase_add_test(tc, test_element_layout_pinned_props_then_cert_last);
     tcase_add_test(tc, test_element_decode_rejects_every_truncation);
     tcase_add_test(tc, test_element_decode_rejects_malformed_entries);
+    tcase_add_test(tc, test_element_decode_checks_certificate_shape_and_leaves_x509_to_cert_info);
+    tcase_add_test(tc, test_decoded_element_keeps_raw_bytes_and_sst_writes_them_verbatim);
     tcase_add_test(tc, test_prop_names_follow_wincrypt);
     tcase_add_test(tc, test_sst_layout_pinned_magic_elements_end_entry);
     tcase_add_test(tc, test_sst_empty_store_is_20_bytes);
