@@ -48,8 +48,19 @@ struct cs_element {
     uint8_t sha1[20]; /* SHA-1 of cert_der: the file name and the identity */
     struct cs_prop *props; /* owned */
     size_t nprops;
+    /* The exact bytes this element was decoded from (owned), so a backup and
+     * a restore can be byte-identical even for files another writer laid out
+     * differently; NULL for elements built in memory, and dropped as soon as
+     * a property changes. */
+    uint8_t *raw;
+    size_t raw_len;
 };
 
+/* Decoders check the certificate entry structurally only: one DER SEQUENCE
+ * spanning exactly its bytes (a full X.509 parse costs ~100 us each, which a
+ * fleet-wide listing cannot afford).  cs_cert_info does the X.509 parse, so
+ * every consumer must cope with a certificate that decodes here but fails
+ * there.  Decoded elements carry raw. */
 /* Decode one element from exactly n bytes (trailing bytes are an error). */
 int cs_element_decode(const uint8_t *p, size_t n, struct cs_element *el, struct scl_err *e);
 /* Decode one element from the cursor, stopping after the certificate entry
@@ -57,8 +68,9 @@ int cs_element_decode(const uint8_t *p, size_t n, struct cs_element *el, struct 
 int cs_element_decode_cur(struct cur *c, struct cs_element *el, struct scl_err *e);
 /* Encode: props in order, then the certificate entry. *out is malloc'd. */
 int cs_element_encode(const struct cs_element *el, uint8_t **out, size_t *n, struct scl_err *e);
-/* Start an element from a DER certificate (checked with libcrypto; sha1 filled;
- * no properties). */
+/* Start an element from a DER certificate (fully parsed with libcrypto's
+ * d2i_X509: this is how new certificates enter a store; sha1 filled; no
+ * properties). */
 int cs_element_from_cert(const uint8_t *der, size_t len, struct cs_element *el,
                          struct scl_err *e);
 void cs_element_free(struct cs_element *el);
@@ -144,6 +156,18 @@ int cs_store_add_element(struct cs_store *st, const struct cs_element *el,
                          struct scl_err *e);
 /* Remove the element with this SHA-1; SCL_E_NOTFOUND if none. */
 int cs_store_delete(struct cs_store *st, const uint8_t sha1[20], struct scl_err *e);
+/* Compare-and-delete under the store lock: remove el's file only if its bytes
+ * are still el->raw (or el's encoding when raw is NULL), i.e. what the caller
+ * listed and backed up.  SCL_E_STATE and nothing deleted when someone rewrote
+ * it since; SCL_E_NOTFOUND when it is gone.  No fsync: a delete lost in a
+ * crash leaves the certificate where it was. */
+int cs_store_delete_if_same(struct cs_store *st, const struct cs_element *el, struct scl_err *e);
+/* Restore: write el->raw (which must be set) verbatim under the store lock,
+ * unless a readable element of the same certificate is there (then CS_KEPT,
+ * untouched; an unreadable file in its place is CS_REPLACED).  The
+ * certificate is not re-parsed: el came from our own decoder. */
+int cs_store_add_raw(struct cs_store *st, const struct cs_element *el,
+                     enum cs_add_outcome *outcome, struct scl_err *e);
 
 /* A store's contents, ordered by file name (so certutil's indexes are stable).
  * Files that fail to parse or whose name is not their SHA-1 are skipped and
@@ -159,6 +183,8 @@ void cs_listing_free(struct cs_listing *l);
 
 /* ==== .sst (serialized store, CERT_STORE_SAVE_AS_STORE) ==== */
 
+/* Encode writes an element's raw bytes when it has them (so an .sst of a
+ * store holds each file byte for byte), its encoding otherwise. */
 int cs_sst_encode(const struct cs_element *els, size_t n, uint8_t **out, size_t *len,
                   struct scl_err *e);
 int cs_sst_decode(const uint8_t *p, size_t len, struct cs_element **els, size_t *n,
@@ -309,6 +335,67 @@ int cp_service_run(const struct cp_service_opts *o, struct scl_err *e);
  * (0 success, 1 failure such as CRYPT_E_NOT_FOUND, 2 usage). */
 int cu_run(int argc, char **argv, FILE *out, FILE *err);
 
+/* ==== sweep (prefix sw_) ====
+ * Promises: walk a fleet of profiles (ROOT/<server>/<profile> or
+ * ROOT/<profile>), classify every certificate of every My store as the
+ * user's own, propagated from a smart card, or foreign (docs/sweep.md), and
+ * with apply remove the selected ones only after a per-profile .sst backup and
+ * its manifest entry are on disk; restore puts them back.  Store access goes
+ * through cs_store_* only.  A bad profile is reported and skipped. */
+
+enum sw_reason {
+    SW_REASON_PROPAGATED = 1u << 0, /* smart-card provider, no key in the profile */
+    SW_REASON_FOREIGN = 1u << 1,    /* names someone other than the profile's owner */
+};
+#define SW_MAX_PROVIDERS 16
+
+struct sw_opts {
+    const char *const *roots;
+    size_t nroots;
+    unsigned rules;              /* SW_REASON_* bits to report/remove; 0 = both */
+    const char *owners_path;     /* owners file; NULL = folder names only */
+    const char *issuer, *subject; /* case-insensitive substrings; NULL = any */
+    uint8_t serial[64];          /* exact serial (leading 00 ignored) */
+    size_t serial_len;           /* 0 = any */
+    int older_than_days;         /* notBefore at least this old; < 0 = any */
+    const char *extra_providers[SW_MAX_PROVIDERS]; /* more smart-card CSP/KSP names */
+    size_t nextra_providers;
+    bool apply;
+    const char *backup_dir;      /* required with apply */
+    unsigned jobs;               /* worker threads; 0 = online CPUs */
+    bool progress;               /* allow progress lines (only ever on a TTY stderr) */
+    time_t now;                  /* 0 = time(NULL); tests pin it */
+};
+
+struct sw_finding {
+    char *server, *profile, *profile_path, *subject, *issuer, *provider, *container;
+    char thumbprint[41]; /* SHA-1, upper hex */
+    char serial[129];    /* lower hex, no spaces */
+    unsigned reasons;    /* SW_REASON_* */
+    bool removed;
+};
+struct sw_result {
+    struct sw_finding *findings;
+    size_t nfindings;
+    char **problems; /* skipped profiles, ignored files, failed deletes */
+    size_t nproblems;
+    size_t profiles, skipped, certificates, own, removed;
+};
+void sw_opts_defaults(struct sw_opts *o);
+int sw_sweep(const struct sw_opts *o, struct sw_result *r, struct scl_err *e);
+void sw_result_free(struct sw_result *r);
+
+struct sw_restore_result {
+    size_t entries, restored, already_present, differing;
+    char **problems;
+    size_t nproblems;
+};
+/* Put back every certificate a sweep --apply removed, byte-identical with its
+ * properties; running it twice changes nothing the second time. */
+int sw_restore(const char *backup_dir, struct sw_restore_result *r, struct scl_err *e);
+void sw_restore_result_free(struct sw_restore_result *r);
+
+int sw_cmd_sweep(int argc, char **argv);
 
 /* ==== commands ==== */
 
