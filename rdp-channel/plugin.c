@@ -1,0 +1,396 @@
+/*
+ * plugin.c - scardlab-smartcard.so, the FreeRDP add-in for the "smartcard"
+ * device: it runs FreeRDP's own smart-card device and puts itself in front of
+ * it, so every IRP_MJ_DEVICE_CONTROL is decoded, traced and judged by the
+ * reader policy, and every completion is decoded, traced and filtered.
+ * Not for PC/SC or NDR work of its own: FreeRDP's device talks to PC/SC and
+ * the codec (rdpesc.h) does the NDR.
+ */
+#include "rdp_channel.h"
+
+#include <freerdp/channels/rdpdr.h>
+#include <freerdp/client/channels.h>
+#include <freerdp/svc.h>
+#include <winpr/stream.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLUGIN_STATUS_UNSUCCESSFUL 0xC0000001u
+/* DR_CONTROL_REQ after DR_DEVICE_IOREQUEST: OutputBufferLength,
+ * InputBufferLength, IoControlCode, 20 bytes Padding, InputBuffer. */
+#define CONTROL_REQ_HEADER 32
+/* DR_DEVICE_IOCOMPLETION: RDPDR_HEADER, DeviceId, CompletionId, IoStatus;
+ * then DR_CONTROL_RSP's OutputBufferLength and OutputBuffer. */
+#define IOCOMPLETION_HEADER 16
+
+/* An IRP we forwarded: what to restore and what its call was. */
+struct pending {
+    IRP *irp;
+    pcIRPResponse complete; /* FreeRDP's irp->Complete */
+    uint32_t ioctl;
+    bool decoded;
+    struct esc_msg call;
+    struct pending *next;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    bool configured;
+    struct rc_policy policy;
+    struct rc_trace *trace;
+    pcRegisterDevice register_device; /* devman's */
+    DEVICE *device;                   /* FreeRDP's smart-card device */
+    pcIRPRequest irp_request;         /* its IRPRequest */
+    pcFreeDevice free_device;         /* its Free */
+    struct pending *pending;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The only two symbols the .so exports (the rest is hidden). */
+#define PLUGIN_EXPORT __attribute__((visibility("default")))
+PLUGIN_EXPORT UINT VCAPITYPE DeviceServiceEntry(PDEVICE_SERVICE_ENTRY_POINTS pEntryPoints);
+PLUGIN_EXPORT unsigned int scardlab_smartcard_configure(int argc, char **argv);
+
+static void plugin_reset_config(void)
+{
+    rc_policy_free(&g.policy);
+    rc_trace_close(g.trace);
+    g.trace = NULL;
+    g.configured = false;
+}
+
+/* ADDIN_ARGV-style args from the client: "trace:FILE", "allow:NAME". */
+unsigned int scardlab_smartcard_configure(int argc, char **argv)
+{
+    struct scl_err e = {0};
+    plugin_reset_config();
+    for (int i = 0; i < argc; i++) {
+        int rc = SCL_OK;
+        if (!strncmp(argv[i], "trace:", 6))
+            rc = rc_trace_open(argv[i] + 6, &g.trace, &e);
+        else if (!strncmp(argv[i], "allow:", 6))
+            rc = rc_policy_add(&g.policy, argv[i] + 6, &e);
+        else
+            rc = scl_errf(&e, SCL_E_INVAL, "unknown argument '%s'", argv[i]);
+        if (rc) {
+            fprintf(stderr, "scardlab-smartcard: %s\n", e.msg);
+            plugin_reset_config();
+            return ERROR_INVALID_PARAMETER;
+        }
+    }
+    g.configured = true;
+    return CHANNEL_RC_OK;
+}
+
+/* Loaded by something other than our client: take the config from the env. */
+static UINT plugin_config_from_env(void)
+{
+    struct scl_err e = {0};
+    const char *trace = getenv("SCARDLAB_SC_TRACE");
+    const char *allow = getenv("SCARDLAB_SC_READER_ALLOW");
+    if (trace && trace[0] && rc_trace_open(trace, &g.trace, &e)) goto bad;
+    if (allow && allow[0] && rc_policy_add_list(&g.policy, allow, &e)) goto bad;
+    g.configured = true;
+    return CHANNEL_RC_OK;
+bad:
+    fprintf(stderr, "scardlab-smartcard: %s\n", e.msg);
+    plugin_reset_config();
+    return ERROR_INVALID_PARAMETER;
+}
+
+static void pending_push(struct pending *p)
+{
+    pthread_mutex_lock(&g.lock);
+    p->next = g.pending;
+    g.pending = p;
+    pthread_mutex_unlock(&g.lock);
+}
+
+static struct pending *pending_take(IRP *irp)
+{
+    pthread_mutex_lock(&g.lock);
+    struct pending **pp = &g.pending, *found = NULL;
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->irp == irp) {
+            found = *pp;
+            *pp = found->next;
+            break;
+        }
+    pthread_mutex_unlock(&g.lock);
+    return found;
+}
+
+static void pending_free(struct pending *p)
+{
+    if (!p) return;
+    esc_msg_free(&p->call);
+    free(p);
+}
+
+/* Replace the DR_CONTROL_RSP in irp->output with OutputBuffer buf. */
+static bool output_replace(IRP *irp, const uint8_t *buf, size_t len)
+{
+    Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
+    if (!Stream_EnsureRemainingCapacity(irp->output, 4 + len)) return false;
+    Stream_Write_UINT32(irp->output, (UINT32)len); /* OutputBufferLength */
+    Stream_Write(irp->output, buf, len);
+    Stream_SealLength(irp->output);
+    return true;
+}
+
+/* FreeRDP 2.11 pads the reader-state array of GetStatusChange/LocateCards
+ * returns by its element count (smartcard_ndr_write), so 1-3 stray bytes and
+ * a re-alignment leave 8 bytes more than NDR padding when cReaders % 4 != 0.
+ * Decode those with the last 8 bytes dropped and ObjectBufferLength fixed. */
+static int decode_return_tolerant(uint32_t ioctl, const uint8_t *out, size_t out_len,
+                                  struct esc_msg *r, struct scl_err *e)
+{
+    int rc = esc_decode_return(ioctl, out, out_len, r, e);
+    bool state_array =
+        ioctl == SCARD_IOCTL_GETSTATUSCHANGEW || ioctl == SCARD_IOCTL_LOCATECARDSBYATRW;
+    if (rc == SCL_OK || !state_array || out_len < 24) return rc;
+    struct cur c;
+    cur_init(&c, out, out_len);
+    const uint8_t *common = cur_bytes(&c, 8);
+    uint32_t object_len = cur_u32le(&c);
+    uint32_t filler = cur_u32le(&c);
+    if (!cur_ok(&c) || object_len != cur_left(&c) || object_len < 8) return rc;
+    const uint8_t *object = cur_bytes(&c, object_len - 8);
+    struct wcur w;
+    wcur_init_dyn(&w);
+    wcur_bytes(&w, common, 8);
+    wcur_u32le(&w, object_len - 8);
+    wcur_u32le(&w, filler);
+    wcur_bytes(&w, object, object_len - 8);
+    size_t n;
+    uint8_t *fixed = wcur_take(&w, &n);
+    if (!fixed) return rc;
+    struct scl_err e2 = {0};
+    esc_msg_free(r);
+    if (esc_decode_return(ioctl, fixed, n, r, &e2) != SCL_OK) {
+        esc_msg_free(r);
+        rc = esc_decode_return(ioctl, out, out_len, r, e); /* report the first error */
+    } else {
+        rc = SCL_OK;
+    }
+    free(fixed);
+    return rc;
+}
+
+/* Decode, fix (policy) and trace the return FreeRDP's device produced. */
+static void plugin_inspect_return(IRP *irp, struct pending *p)
+{
+    size_t len = Stream_GetPosition(irp->output);
+    struct cur c;
+    cur_init(&c, Stream_Buffer(irp->output), len);
+    cur_skip(&c, IOCOMPLETION_HEADER);
+    uint32_t out_len = cur_u32le(&c);
+    const uint8_t *out = cur_ok(&c) ? cur_bytes(&c, out_len) : NULL;
+    if (!cur_ok(&c) || !out) {
+        /* FreeRDP could not decode the call: IoStatus only, no OutputBuffer. */
+        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
+                        "no OutputBuffer", NULL);
+        return;
+    }
+    if (!esc_ioctl_find(p->ioctl)) {
+        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
+                        "IOCTL not in the codec's table", NULL);
+        return;
+    }
+    struct esc_msg r;
+    struct scl_err e = {0};
+    if (decode_return_tolerant(p->ioctl, out, out_len, &r, &e)) {
+        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL, e.msg, NULL);
+        esc_msg_free(&r);
+        return;
+    }
+    const char *policy = NULL;
+    if (rc_policy_fix_return(&g.policy, p->decoded ? &p->call : NULL, &r)) {
+        uint8_t *buf = NULL;
+        size_t n = 0;
+        if (esc_encode_return(&r, &buf, &n, &e) == SCL_OK && output_replace(irp, buf, n)) {
+            policy = "filtered: denied readers removed";
+        } else {
+            /* Never let a denied name through: fail the call instead. */
+            irp->IoStatus = PLUGIN_STATUS_UNSUCCESSFUL;
+            Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
+            Stream_SealLength(irp->output);
+            policy = "refused: return could not be filtered";
+        }
+        free(buf);
+    }
+    rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, &r, NULL, policy);
+    esc_msg_free(&r);
+}
+
+static UINT plugin_irp_complete(IRP *irp)
+{
+    struct pending *p = pending_take(irp);
+    if (!p) return CHANNEL_RC_OK; /* cannot happen: we only install it with a record */
+    plugin_inspect_return(irp, p);
+    pcIRPResponse complete = p->complete;
+    irp->Complete = complete;
+    pending_free(p);
+    return complete(irp);
+}
+
+/* Complete irp ourselves with return a (or IoStatus failure when a is NULL). */
+static UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, const char *why)
+{
+    struct scl_err e = {0};
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    irp->IoStatus = 0;
+    Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
+    if (!a || esc_encode_return(a, &buf, &n, &e) || !output_replace(irp, buf, n)) {
+        irp->IoStatus = PLUGIN_STATUS_UNSUCCESSFUL;
+        Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
+        Stream_SealLength(irp->output);
+        a = NULL;
+    }
+    free(buf);
+    rc_trace_return(g.trace, irp->CompletionId, ioctl, irp->IoStatus, a, NULL, why);
+    return irp->Complete(irp);
+}
+
+/* Put an edited call back into the IRP's InputBuffer (same length only). */
+static bool input_replace(uint8_t *in, size_t in_len, const struct esc_msg *m)
+{
+    uint8_t *buf;
+    size_t n;
+    struct scl_err e = {0};
+    if (esc_encode_call(m, &buf, &n, &e)) return false;
+    bool ok = n == in_len;
+    if (ok) memcpy(in, buf, n);
+    free(buf);
+    return ok;
+}
+
+static UINT plugin_forward(DEVICE *device, IRP *irp, uint32_t ioctl, struct esc_msg *call,
+                           bool decoded)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        esc_msg_free(call);
+        return g.irp_request(device, irp);
+    }
+    p->irp = irp;
+    p->complete = irp->Complete;
+    p->ioctl = ioctl;
+    p->decoded = decoded;
+    p->call = *call; /* ownership moves to the record */
+    irp->Complete = plugin_irp_complete;
+    pending_push(p);
+    UINT rc = g.irp_request(device, irp);
+    if (rc) {
+        /* rdpdr discards the IRP: forget it. */
+        pending_free(pending_take(irp));
+    }
+    return rc;
+}
+
+static UINT plugin_irp_request(DEVICE *device, IRP *irp)
+{
+    if (device != g.device || irp->MajorFunction != IRP_MJ_DEVICE_CONTROL)
+        return g.irp_request(device, irp);
+    /* Read DR_CONTROL_REQ without moving the stream: FreeRDP reads it next. */
+    struct cur c;
+    cur_init(&c, Stream_Pointer(irp->input), Stream_GetRemainingLength(irp->input));
+    cur_u32le(&c); /* OutputBufferLength */
+    uint32_t in_len = cur_u32le(&c);
+    uint32_t ioctl = cur_u32le(&c);
+    cur_skip(&c, 20);
+    uint8_t *in = (uint8_t *)(cur_ok(&c) ? cur_bytes(&c, in_len) : NULL);
+    struct esc_msg call = {0}, answer = {0};
+    if (!in) {
+        rc_trace_call(g.trace, irp->CompletionId, ioctl, NULL, "DR_CONTROL_REQ truncated", NULL);
+        struct esc_msg none = {0};
+        return plugin_forward(device, irp, ioctl, &none, false); /* FreeRDP refuses it */
+    }
+    bool known = esc_ioctl_find(ioctl) != NULL;
+    struct scl_err e = {0};
+    bool decoded = known && esc_decode_call(ioctl, in, in_len, &call, &e) == SCL_OK;
+    if (known && !decoded) {
+        rc_trace_call(g.trace, irp->CompletionId, ioctl, NULL, e.msg, NULL);
+        esc_msg_free(&call);
+        /* FreeRDP's own decoder would refuse it too; let it, unless strict. */
+        if (rc_policy_active(&g.policy))
+            return plugin_answer(irp, ioctl, NULL, "refused: undecodable");
+        return plugin_forward(device, irp, ioctl, &call, false);
+    }
+    const char *why = NULL;
+    enum rc_verdict v = rc_policy_judge_call(&g.policy, known, &call, &answer, &why);
+    if (v == RC_FORWARD_EDITED && !input_replace(in, in_len, &call)) {
+        v = RC_REFUSE;
+        why = "refused: call could not be edited";
+    }
+    rc_trace_call(g.trace, irp->CompletionId, ioctl, known ? &call : NULL,
+                  known ? NULL : "IOCTL not in the codec's table", why);
+    UINT rc;
+    switch (v) {
+    case RC_ANSWER:
+        rc = plugin_answer(irp, ioctl, &answer, why);
+        esc_msg_free(&call);
+        break;
+    case RC_REFUSE:
+        rc = plugin_answer(irp, ioctl, NULL, why);
+        esc_msg_free(&call);
+        break;
+    default:
+        rc = plugin_forward(device, irp, ioctl, &call, decoded);
+        break;
+    }
+    esc_msg_free(&answer);
+    return rc;
+}
+
+static UINT plugin_free_device(DEVICE *device)
+{
+    pcFreeDevice free_device = g.free_device;
+    UINT rc = free_device ? free_device(device) : CHANNEL_RC_OK;
+    pthread_mutex_lock(&g.lock);
+    struct pending *p = g.pending;
+    g.pending = NULL;
+    g.device = NULL;
+    pthread_mutex_unlock(&g.lock);
+    while (p) {
+        struct pending *next = p->next;
+        pending_free(p);
+        p = next;
+    }
+    return rc;
+}
+
+/* devman's RegisterDevice, seen first: FreeRDP's device is cast back from
+ * the DEVICE pointer inside its handlers, so it is patched in place, not
+ * copied. */
+static UINT plugin_register_device(DEVMAN *devman, DEVICE *device)
+{
+    if (device && device->type == RDPDR_DTYP_SMARTCARD && !g.device) {
+        g.device = device;
+        g.irp_request = device->IRPRequest;
+        g.free_device = device->Free;
+        device->IRPRequest = plugin_irp_request;
+        device->Free = plugin_free_device;
+    }
+    return g.register_device(devman, device);
+}
+
+UINT VCAPITYPE DeviceServiceEntry(PDEVICE_SERVICE_ENTRY_POINTS pEntryPoints)
+{
+    if (!g.configured && plugin_config_from_env()) return ERROR_INVALID_PARAMETER;
+    PDEVICE_SERVICE_ENTRY builtin = (PDEVICE_SERVICE_ENTRY)freerdp_channels_load_static_addin_entry(
+        "smartcard", NULL, "DeviceServiceEntry", 0);
+    if (!builtin) {
+        fprintf(stderr, "scardlab-smartcard: FreeRDP has no built-in smartcard device\n");
+        return ERROR_INTERNAL_ERROR;
+    }
+    DEVICE_SERVICE_ENTRY_POINTS ep = *pEntryPoints;
+    g.register_device = pEntryPoints->RegisterDevice;
+    ep.RegisterDevice = plugin_register_device;
+    fprintf(stderr, "scardlab-smartcard: wrapping FreeRDP's smartcard device (reader policy: %s)\n",
+            rc_policy_active(&g.policy) ? "allow list" : "none");
+    return builtin(&ep);
+}
