@@ -4,7 +4,11 @@
  */
 #include "common.h"
 #include "lab.h"
+#include "pcsock_cmd.h"
 #include "propagator.h"
+#include "rdp_channel.h"
+#include "scenario.h"
+#include "session.h"
 #include "vcard.h"
 
 #include <stdio.h>
@@ -23,6 +27,13 @@ static const struct command commands[] = {
     {"card-serve", vc_cmd_card_serve, "(internal) run a card on a vpcd socket"},
     {"certutil", cp_cmd_certutil, "inspect and delete certificates in a profile's stores"},
     {"certprop", cp_cmd_certprop, "run the Certificate Propagation Service emulation"},
+    {"sweep", sw_cmd_sweep, "find and remove propagated or foreign certificates across profiles"},
+    {"pcsock-serve", pcsock_cmd_serve, "(internal) serve a PC/SC socket backed by a lab"},
+    {"connect", rc_cmd_connect, "connect to an RDP host like mstsc, redirecting smart cards"},
+    {"host", host_cmd_host, "run the RDP session host that redirects smart cards into sessions"},
+    {"session", host_cmd_session, "run a command inside a user's current session (PC/SC, profile)"},
+    {"run", scn_cmd_run, "play scenario files against real components; exit 0 only if all held"},
+    {"matrix", scn_cmd_matrix, "run the four-condition truth table (16 rows + 2 policies)"},
 };
 
 static void usage(FILE *f)
