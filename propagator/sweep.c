@@ -65,19 +65,24 @@ void sw_opts_defaults(struct sw_opts *o)
 static void add_problem(struct profile_out *po, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void add_problem(struct profile_out *po, const char *fmt, ...)
+void sw_strv_vaddf(char ***v, size_t *n, const char *fmt, va_list ap)
 {
     char buf[1200];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    char **grown = realloc(*v, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return; /* out of memory: the message is lost, the sweep goes on */
+    *v = grown;
+    if ((grown[*n] = strdup(buf)))
+        (*n)++;
+}
+
+static void add_problem(struct profile_out *po, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sw_strv_vaddf(&po->problems, &po->np, fmt, ap);
     va_end(ap);
-    char **v = realloc(po->problems, (po->np + 1) * sizeof *v);
-    if (!v)
-        return;
-    po->problems = v;
-    if ((v[po->np] = strdup(buf)))
-        po->np++;
 }
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }

@@ -8,6 +8,8 @@
 
 #include "propagator.h"
 
+#include <stdarg.h>
+
 #include <pthread.h>
 
 #define SW_PATH_MAX 4096
@@ -158,5 +160,9 @@ void sw_report_table(FILE *f, const struct sw_result *r);
 int sw_report_json(const char *path, const struct sw_result *r, struct scl_err *e);
 /* "propagated", "foreign" or "propagated,foreign". */
 const char *sw_reason_names(unsigned reasons);
+
+/* Append a formatted message to a growable list of strings (problems and
+ * warnings reported at the end of a sweep or restore). */
+void sw_strv_vaddf(char ***v, size_t *n, const char *fmt, va_list ap);
 
 #endif

@@ -20,17 +20,10 @@ static void problem(struct sw_restore_result *r, const char *fmt, ...)
 
 static void problem(struct sw_restore_result *r, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sw_strv_vaddf(&r->problems, &r->nproblems, fmt, ap);
     va_end(ap);
-    char **v = realloc(r->problems, (r->nproblems + 1) * sizeof *v);
-    if (!v)
-        return;
-    r->problems = v;
-    if ((v[r->nproblems] = strdup(buf)))
-        r->nproblems++;
 }
 
 /* Is the stored file exactly the element we backed up? */
