@@ -140,45 +140,6 @@ static bool output_replace(IRP *irp, const uint8_t *buf, size_t len)
     return true;
 }
 
-/* FreeRDP 2.11 pads the reader-state array of GetStatusChange/LocateCards
- * returns by its element count (smartcard_ndr_write), so 1-3 stray bytes and
- * a re-alignment leave 8 bytes more than NDR padding when cReaders % 4 != 0.
- * Decode those with the last 8 bytes dropped and ObjectBufferLength fixed. */
-static int decode_return_tolerant(uint32_t ioctl, const uint8_t *out, size_t out_len,
-                                  struct esc_msg *r, struct scl_err *e)
-{
-    int rc = esc_decode_return(ioctl, out, out_len, r, e);
-    bool state_array =
-        ioctl == SCARD_IOCTL_GETSTATUSCHANGEW || ioctl == SCARD_IOCTL_LOCATECARDSBYATRW;
-    if (rc == SCL_OK || !state_array || out_len < 24) return rc;
-    struct cur c;
-    cur_init(&c, out, out_len);
-    const uint8_t *common = cur_bytes(&c, 8);
-    uint32_t object_len = cur_u32le(&c);
-    uint32_t filler = cur_u32le(&c);
-    if (!cur_ok(&c) || object_len != cur_left(&c) || object_len < 8) return rc;
-    const uint8_t *object = cur_bytes(&c, object_len - 8);
-    struct wcur w;
-    wcur_init_dyn(&w);
-    wcur_bytes(&w, common, 8);
-    wcur_u32le(&w, object_len - 8);
-    wcur_u32le(&w, filler);
-    wcur_bytes(&w, object, object_len - 8);
-    size_t n;
-    uint8_t *fixed = wcur_take(&w, &n);
-    if (!fixed) return rc;
-    struct scl_err e2 = {0};
-    esc_msg_free(r);
-    if (esc_decode_return(ioctl, fixed, n, r, &e2) != SCL_OK) {
-        esc_msg_free(r);
-        rc = esc_decode_return(ioctl, out, out_len, r, e); /* report the first error */
-    } else {
-        rc = SCL_OK;
-    }
-    free(fixed);
-    return rc;
-}
-
 /* Decode, fix (policy) and trace the return FreeRDP's device produced. */
 static void plugin_inspect_return(IRP *irp, struct pending *p)
 {
@@ -201,7 +162,7 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
     }
     struct esc_msg r;
     struct scl_err e = {0};
-    if (decode_return_tolerant(p->ioctl, out, out_len, &r, &e)) {
+    if (esc_decode_return(p->ioctl, out, out_len, &r, &e)) {
         rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL, e.msg, NULL);
         esc_msg_free(&r);
         return;
