@@ -5,7 +5,8 @@ DEBIAN_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libpcsclite-dev check libsubunit-dev libcjson-dev \
 	pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools util-linux iproute2 procps \
 	freerdp2-dev libwinpr2-dev winpr-utils freerdp2-x11 xvfb \
-	python3 python3-pycryptodome
+	python3 python3-pycryptodome \
+	chromium
 
 PRESET ?= default
 BUILD_DIR := $(if $(filter asan,$(PRESET)),build-asan,build)
@@ -47,7 +48,7 @@ test-asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
 
 demo: build
-	@bash demo/demo.sh $(BUILD_DIR)/bin/scardlab
+	@$(BUILD_DIR)/bin/scardlab demo
 
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)/bin/scardlab

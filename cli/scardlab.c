@@ -34,6 +34,8 @@ static const struct command commands[] = {
     {"session", host_cmd_session, "run a command inside a user's current session (PC/SC, profile)"},
     {"run", scn_cmd_run, "play scenario files against real components; exit 0 only if all held"},
     {"matrix", scn_cmd_matrix, "run the four-condition truth table (16 rows + 2 policies)"},
+    {"replay", scn_cmd_replay, "put a card that answers a recorded run's APDUs into a lab slot"},
+    {"demo", scn_cmd_demo, "tell the incident over real RDP for a classroom, ending at the HTML report"},
 };
 
 static void usage(FILE *f)

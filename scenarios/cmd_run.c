@@ -19,11 +19,13 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f, "usage: scardlab run FILE... [--junit FILE] [--tap] [--json FILE] [--keep] [--quiet] [--check]\n"
+    fprintf(f, "usage: scardlab run FILE... [--junit FILE] [--tap] [--json FILE] [--report DIR] [--record FILE] [--keep] [--quiet] [--check]\n"
                "  plays each scenario file (docs/scenario-format.md) against real components\n"
                "  --junit FILE  JUnit XML report      --tap   TAP on stdout (narration to stderr)\n"
                "  --json FILE   JSON report           --keep  leave the machines' folders\n"
                "  --quiet       no narration          --check parse only, run nothing\n"
+               "  --report DIR  DIR/<scenario>.html: steps, verdicts, the sequence diagram (no scripts)\n"
+               "  --record FILE the run's traces, events and APDUs per reader, for `scardlab replay`\n"
                "exit: 0 every expectation held, 1 a step or expectation failed, 2 usage,\n"
                "      3 a scenario file has an error, 77 cannot make labs here (not root, no user namespaces)\n");
 }
@@ -52,7 +54,7 @@ static int write_report(const char *path, int (*fn)(FILE *, const struct scn_res
     return rc;
 }
 
-static int run_all(struct scenario **scs, int n, const struct scn_run_opts *o, const char *junit, const char *json,
+static int run_all(struct scenario **scs, int n, struct scn_run_opts *o, const char *junit, const char *json,
                    bool tap)
 {
     struct scn_result *rs = calloc((size_t)n, sizeof *rs);
@@ -60,6 +62,7 @@ static int run_all(struct scenario **scs, int n, const struct scn_run_opts *o, c
     int exit_code = 0;
     for (int i = 0; i < n; i++) {
         struct scl_err e = {0};
+        o->report_path[0] = 0;
         if (scn_run(scs[i], o, &rs[i], &e)) {
             fprintf(stderr, "scardlab run: %s: %s\n", scs[i]->path, e.msg);
             snprintf(rs[i].path, sizeof rs[i].path, "%s", scs[i]->path);
@@ -68,6 +71,7 @@ static int run_all(struct scenario **scs, int n, const struct scn_run_opts *o, c
         }
         if (rs[i].verdict != SCN_PASS) exit_code = 1;
         if (o->keep && o->narrate) fprintf(o->narrate, "    kept: %s\n", rs[i].root);
+        if (o->report_path[0] && o->narrate) fprintf(o->narrate, "    report: %s\n", o->report_path);
     }
     if (junit && write_report(junit, scn_report_junit, rs, n)) exit_code = 1;
     if (json && write_report(json, scn_report_json, rs, n)) exit_code = 1;
@@ -93,6 +97,8 @@ int scn_cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(a, "--tap")) tap = true;
         else if (!strcmp(a, "--keep")) o.keep = true;
+        else if (!strcmp(a, "--report") && i + 1 < argc) o.report_dir = argv[++i];
+        else if (!strcmp(a, "--record") && i + 1 < argc) o.record = argv[++i];
         else if (!strcmp(a, "--quiet")) quiet = true;
         else if (!strcmp(a, "--check")) check = true;
         else if (a[0] == '-' && a[1]) {
@@ -104,6 +110,10 @@ int scn_cmd_run(int argc, char **argv)
             fprintf(stderr, "scardlab run: at most 64 files at once\n");
             return 2;
         }
+    }
+    if (o.record && nfiles != 1) {
+        fprintf(stderr, "scardlab run: --record takes one scenario file\n");
+        return 2;
     }
     if (!nfiles) {
         run_usage(stderr);
@@ -196,11 +206,11 @@ static void matrix_text(int i, char *out, size_t cap)
 
 static void matrix_usage(FILE *f)
 {
-    fprintf(f, "usage: scardlab matrix [-j N] [--row N]... [--print N] [--keep] [--verbose] [--json FILE]\n"
+    fprintf(f, "usage: scardlab matrix [-j N] [--row N]... [--print N] [--keep] [--verbose] [--json FILE] [--report DIR]\n"
                "  runs the 16 combinations of the four conditions (card present, no custom .rdp,\n"
                "  smart cards checked in Default.rdp, service running) plus fEnableSmartCard=0 and\n"
                "  CertPropEnabled=0, prints the truth table, exits 1 if any row disagrees.\n"
-               "  --print N prints row N as a scenario file.\n");
+               "  --print N prints row N as a scenario file.  --report DIR writes DIR/matrix.html.\n");
 }
 
 /* Row in a child process (parallel rows; libpcsclite state stays per process).
@@ -249,7 +259,7 @@ int scn_cmd_matrix(int argc, char **argv)
 {
     int jobs = 2;
     bool keep = false, verbose = false, only[MATRIX_ROWS] = {0}, any_only = false;
-    const char *json = NULL;
+    const char *json = NULL, *report = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             matrix_usage(stdout);
@@ -258,6 +268,7 @@ int scn_cmd_matrix(int argc, char **argv)
         else if (!strcmp(argv[i], "--keep")) keep = true;
         else if (!strcmp(argv[i], "--verbose")) verbose = true;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--report") && i + 1 < argc) report = argv[++i];
         else if ((!strcmp(argv[i], "--print") || !strcmp(argv[i], "--row")) && i + 1 < argc) {
             int row = atoi(argv[i + 1]);
             if (row < 0 || row >= MATRIX_ROWS) {
@@ -320,6 +331,11 @@ int scn_cmd_matrix(int argc, char **argv)
     printf("row  card     .rdp         smart cards  service   policy              expected   observed   verdict\n");
     int bad = 0;
     cJSON *rows = cJSON_CreateArray();
+    static const char *const head[9] = {"row", "card", ".rdp", "smart cards", "service", "policy", "expected",
+                                        "observed", "verdict"};
+    char cellbuf[MATRIX_ROWS][2][8];
+    const char *cells[MATRIX_ROWS * 9];
+    int nrows = 0;
     for (int i = 0; i < MATRIX_ROWS; i++) {
         if (result[i] == -1) continue;
         struct matrix_row r;
@@ -331,6 +347,12 @@ int scn_cmd_matrix(int argc, char **argv)
                r.no_custom ? "Default.rdp" : "custom.rdp", r.checked ? "checked" : "unchecked",
                r.running ? "running" : "stopped", r.extra[0] ? r.extra : "-", exp, obs,
                result[i] == 0 ? "ok" : "DISAGREES");
+        snprintf(cellbuf[nrows][0], sizeof cellbuf[nrows][0], "%d", i);
+        const char *row[9] = {cellbuf[nrows][0], r.card ? "present" : "absent",
+                              r.no_custom ? "Default.rdp" : "custom.rdp", r.checked ? "checked" : "unchecked",
+                              r.running ? "running" : "stopped", r.extra[0] ? r.extra : "-", exp, obs,
+                              result[i] == 0 ? "ok" : "DISAGREES"};
+        memcpy(&cells[nrows++ * 9], row, sizeof row);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "row", i);
         cJSON_AddBoolToObject(o, "card_present", r.card);
@@ -352,6 +374,16 @@ int scn_cmd_matrix(int argc, char **argv)
         free(text);
     }
     cJSON_Delete(rows);
+    if (report) {
+        struct scn_html_in in = {.title = "The four-condition matrix", .matrix_head = head, .matrix_cells = cells,
+                                 .ncols = 9, .nrows = nrows};
+        char path[PATH_MAX];
+        struct scl_err e = {0};
+        if (scn_html_save(report, "matrix", &in, path, sizeof path, &e)) {
+            fprintf(stderr, "scardlab matrix: %s\n", e.msg);
+            bad++;
+        } else printf("report: %s\n", path);
+    }
     printf("%s: %d rows disagree", bad ? "FAIL" : "PASS", bad);
     if (bad || keep) printf("; row logs in %s (scardlab matrix --print N shows a row's scenario)", logdir);
     else rm_logs(logdir);

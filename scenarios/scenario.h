@@ -121,6 +121,7 @@ struct scn_step {
     char *argv[SCN_MAX_ARGS + 1]; /* command words (owned), NULL-terminated */
     int argc;
     bool status_checked; /* the next statement is `expect status N` */
+    char say[SCN_TEXT_MAX]; /* `say "..."` before it: the narration (demo) */
 };
 
 struct scenario {
@@ -157,6 +158,7 @@ struct scn_step_result {
     enum scn_verdict verdict;
     char detail[2048]; /* why it failed, or what it saw */
     double seconds;
+    char say[SCN_TEXT_MAX]; /* the step's narration, "" none */
 };
 
 struct scn_pid_note {
@@ -193,14 +195,49 @@ struct scn_run_opts {
     bool keep;        /* leave the temporary root (and say where) */
     FILE *narrate;    /* NULL = quiet */
     const char *exe;  /* the scardlab binary; NULL = /proc/self/exe */
+    const char *report_dir; /* write DIR/<scenario>.html (scn_html.c); NULL none */
+    bool pause;       /* wait for Enter before each narrated step (demo --step) */
+    bool echo_output; /* narrate each command step's output too (demo) */
+    const char *record; /* `--record FILE` (scn_record.c); NULL none */
+    char report_path[PATH_MAX]; /* out: the report written, "" none */
 };
 
 /* Run one parsed scenario; fills *r (caller frees).  Returns SCL_OK when it
  * ran (whatever the verdict), an error when it could not start at all. */
-int scn_run(const struct scenario *sc, const struct scn_run_opts *o, struct scn_result *r,
+int scn_run(const struct scenario *sc, struct scn_run_opts *o, struct scn_result *r,
             struct scl_err *e);
 
+/* ---- the HTML report (scn_html.c) ---- */
+
+/* A JSON-lines file read at teardown: a client's plug-in trace or a
+ * session's certprop.json.  Hostile text: every byte is escaped. */
+struct scn_html_src {
+    char label[SCN_NAME_MAX * 2];
+    const char *text;
+    size_t len;
+};
+
+struct scn_html_in {
+    const char *title;
+    const struct scn_result *r; /* steps and verdicts; NULL for the matrix */
+    const struct scn_html_src *traces;
+    int ntraces;
+    const struct scn_html_src *events;
+    int nevents;
+    const char *const *matrix_head; /* ncols names, then nrows * ncols cells */
+    const char *const *matrix_cells;
+    int ncols, nrows;
+};
+
+/* The whole report: one HTML document, inline CSS and SVG, no scripts. */
+int scn_html_write(FILE *f, const struct scn_html_in *in);
+/* Write it to dir/name.html (atomically); path gets the file's path. */
+int scn_html_save(const char *dir, const char *name, const struct scn_html_in *in, char *path, size_t cap,
+                  struct scl_err *e);
+
 int scn_cmd_run(int argc, char **argv);    /* scardlab run FILE... */
+int scn_cmd_demo(int argc, char **argv);   /* scardlab demo */
+int scn_cmd_replay(int argc, char **argv); /* scardlab replay FILE */
 int scn_cmd_matrix(int argc, char **argv); /* scardlab matrix */
 
 #endif

@@ -28,6 +28,8 @@ struct scn_pctx {
     struct scn_tok tok[SCN_MAX_TOKENS];
     int ntok, pos;
     int eol_col; /* column just past the last token: "end of line" errors */
+    char say[SCN_TEXT_MAX]; /* a `say` waiting for its step */
+    int say_line;
     struct scl_err *e;
 };
 
@@ -111,7 +113,27 @@ struct scn_rt {
     int status;   /* its exit status */
     bool have_output;
     struct scn_result *res;
+    /* read at teardown, before the root goes (scn_html.c) */
+    struct scn_html_src traces[SCN_MAX_CLIENTS];
+    int ntraces;
+    struct scn_html_src events[SCN_MAX_SERVERS * SCN_MAX_USERS * 2];
+    int nevents;
 };
+
+/* The report's inputs, read before the temporary root is removed; the
+ * report itself once the verdict is final; then the inputs freed. */
+void scn_html_collect(struct scn_rt *rt);
+int scn_html_report(struct scn_rt *rt, struct scn_run_opts *o, struct scl_err *e);
+void scn_html_release(struct scn_rt *rt);
+/* `--record FILE`: the collected traces and events as a replayable record. */
+int scn_record_save(struct scn_rt *rt, const char *path, struct scl_err *e);
+/* A record's card side for one reader (NULL: the first recorded), and its
+ * answer to one command APDU: the recorded response, 6A 82 for an unrecorded
+ * SELECT/GET DATA, 6D 00 otherwise.  resp holds 2048 bytes. */
+struct rec_card;
+int scn_replay_load(const char *path, const char *reader, struct rec_card **out, struct scl_err *e);
+size_t scn_replay_answer(struct rec_card *rc, const uint8_t *cmd, size_t len, uint8_t *resp);
+void scn_replay_free(struct rec_card *rc);
 
 /* A step's verdict plus what to say about it. */
 struct scn_out {

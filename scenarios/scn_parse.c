@@ -694,6 +694,8 @@ static int parse_step(struct scn_pctx *p, bool expect, int col, const char *src)
     st->loc = (struct scn_loc){p->line, col};
     st->expect = expect;
     snprintf(st->src, sizeof st->src, "%s", src);
+    snprintf(st->say, sizeof st->say, "%s", p->say);
+    p->say[0] = 0;
     const struct scn_tok *t = scn_peek(p);
     char names[300];
     scn_step_names(expect, names, sizeof names);
@@ -723,6 +725,18 @@ static void link_status(struct scenario *sc)
     }
 }
 
+/* `say "TEXT"`: the narration of the next step (the demo tells it). */
+static int parse_say(struct scn_pctx *p, int col)
+{
+    if (p->say[0]) return scn_perr_at(p, col, "second 'say' before a step (one 'say' per step)");
+    const struct scn_tok *t = scn_next(p, "the narration in quotes");
+    if (!t) return SCL_E_FORMAT;
+    if (!t->text[0]) return scn_perr_at(p, t->col, "empty narration");
+    snprintf(p->say, sizeof p->say, "%s", t->text);
+    p->say_line = p->line;
+    return scn_end(p);
+}
+
 static int parse_line(struct scn_pctx *p, const char *src, int *last_client, int *last_server,
                       bool *have_title)
 {
@@ -735,6 +749,7 @@ static int parse_line(struct scn_pctx *p, const char *src, int *last_client, int
     snprintf(kw, sizeof kw, "%s", t->text);
     p->pos++;
     bool is_step = !strcmp(kw, "step") || !strcmp(kw, "expect");
+    if (!strcmp(kw, "say")) return parse_say(p, col);
     if (!is_step && p->sc->nsteps > 0 && strcmp(kw, "scenario"))
         return scn_perr_at(p, col, "'%s' declaration after the first step: declare machines and cards before the steps", kw);
     if (!strcmp(kw, "scenario")) {
@@ -790,6 +805,10 @@ static int finish(struct scn_pctx *p)
         }
     p->line = 1;
     if (!sc->nsteps) return scn_perr_at(p, 1, "no 'step' or 'expect' statement");
+    if (p->say[0]) {
+        p->line = p->say_line;
+        return scn_perr_at(p, 1, "'say' with no step after it");
+    }
     link_status(sc);
     return SCL_OK;
 }

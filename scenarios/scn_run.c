@@ -683,6 +683,7 @@ static void teardown(struct scn_rt *rt, struct scn_out *o, bool keep)
         if (st != 0) scn_say(o, "teardown: lab down %s failed (exit %d); ", rt->clients[i].lab, st);
     }
     for (int p = 0; p < rt->nprocs; p++) note_pid(rt->res, rt->procs[p].pid, rt->procs[p].what);
+    scn_html_collect(rt);
     if (!keep) nftw(rt->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -702,6 +703,34 @@ static double now_s(void)
 static void notify(const struct scn_run_opts *o, const struct scn_result *r, const struct scn_step_result *s)
 {
     if (o->narrate) scn_report_step(o->narrate, r, s);
+}
+
+/* The step's narration (`say`), and the demo's pause before it: Enter on a
+ * terminal; never a wait when nobody can press it. */
+static void tell(const struct scn_run_opts *o, const struct scn_step *st)
+{
+    if (!o->narrate) return;
+    fprintf(o->narrate, "\n  >> %s\n", st->say);
+    if (o->pause && isatty(STDIN_FILENO)) {
+        fprintf(o->narrate, "     [Enter] ");
+        fflush(o->narrate);
+        int ch;
+        while ((ch = getchar()) != EOF && ch != '\n') {
+        }
+    }
+    fflush(o->narrate);
+}
+
+/* A command's output as the class sees it, indented under its step. */
+static void echo_output(FILE *f, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        fprintf(f, "        | %.*s\n", n, p);
+        p += n + (nl != NULL);
+    }
 }
 
 static int run_step(struct scn_rt *rt, const struct scn_step *st, struct scn_out *out)
@@ -725,7 +754,7 @@ static int run_step(struct scn_rt *rt, const struct scn_step *st, struct scn_out
     }
 }
 
-int scn_run(const struct scenario *sc, const struct scn_run_opts *o, struct scn_result *r, struct scl_err *e)
+int scn_run(const struct scenario *sc, struct scn_run_opts *o, struct scn_result *r, struct scl_err *e)
 {
     memset(r, 0, sizeof *r);
     snprintf(r->path, sizeof r->path, "%s", sc->path);
@@ -791,6 +820,8 @@ int scn_run(const struct scenario *sc, const struct scn_run_opts *o, struct scn_
             continue;
         }
         rt->nstep = i;
+        snprintf(sr->say, sizeof sr->say, "%s", st->say);
+        if (st->say[0]) tell(o, st);
         struct scn_out so = {sr->detail, sizeof sr->detail};
         double ts = now_s();
         sr->verdict = run_step(rt, st, &so);
@@ -801,6 +832,7 @@ int scn_run(const struct scenario *sc, const struct scn_run_opts *o, struct scn_
          * a failed expectation does not change them: go on judging */
         if (sr->verdict != SCN_PASS && !st->expect) stop = true;
         notify(o, r, sr);
+        if (o->echo_output && o->narrate && st->argc && rt->have_output) echo_output(o->narrate, rt->output);
     }
     detail[0] = 0;
     teardown(rt, &out, o->keep);
@@ -811,6 +843,18 @@ int scn_run(const struct scenario *sc, const struct scn_run_opts *o, struct scn_
     }
     if (scn_interrupted() && r->verdict == SCN_PASS) r->verdict = SCN_ERROR;
     r->seconds = now_s() - t0;
+    struct scl_err he = {0};
+    if (o->report_dir && scn_html_report(rt, o, &he)) {
+        size_t n = strlen(r->error);
+        snprintf(r->error + n, sizeof r->error - n, "%sreport: %s", n ? "; " : "", he.msg);
+        if (r->verdict == SCN_PASS) r->verdict = SCN_ERROR;
+    }
+    if (o->record && scn_record_save(rt, o->record, &he)) {
+        size_t n = strlen(r->error);
+        snprintf(r->error + n, sizeof r->error - n, "%srecord: %s", n ? "; " : "", he.msg);
+        if (r->verdict == SCN_PASS) r->verdict = SCN_ERROR;
+    }
+    scn_html_release(rt);
     if (o->narrate) scn_report_end(o->narrate, r);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
