@@ -60,7 +60,10 @@ static void put_esc(FILE *f, const char *s)
             fputs("&#39;", f);
             break;
         default:
-            /* control bytes would make the document invalid XML inside <svg> */
+            /* control bytes would make the document invalid XML inside <svg>;
+             * a CR is the tail of a Windows line end (.rdp files): drop it */
+            if (c == '\r')
+                break;
             if (c < 0x20 && c != '\n' && c != '\t')
                 fputs("&#xFFFD;", f);
             else
