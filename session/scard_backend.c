@@ -49,7 +49,12 @@ struct scard_backend {
     bool thread_started;
     struct be_card cards[BE_MAX_CARDS];
     uint32_t next_gen;
+    /* Who may use the card I/O context for a lock-taking call: the handle
+     * holding a transaction, BE_GATE_CONNECT during a Connect, or 0. */
+    uint64_t gate_owner;
 };
+
+#define BE_GATE_CONNECT UINT64_MAX
 
 static void be_logf(struct scard_backend *be, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -374,6 +379,34 @@ static void be_leave(struct scard_backend *be)
     pthread_mutex_unlock(&be->mu);
 }
 
+/* The client's pcscd makes SCardConnect and SCardBeginTransaction wait while
+ * another handle holds a transaction, and FreeRDP runs every call on our one
+ * card I/O context on one thread.  Sent through, such a call would block that
+ * thread, and the holder's own Transmit and EndTransaction would queue behind
+ * it forever (seen: pkcs15-tool connecting while certprop read the card).
+ * So the wait happens here, on our side, and the context stays free. */
+static bool be_gate_claim(struct scard_backend *be, uint64_t owner)
+{
+    pthread_mutex_lock(&be->mu);
+    while (be->gate_owner && be->gate_owner != owner && !be->stopping && !be->failed)
+        pthread_cond_wait(&be->cv, &be->mu);
+    bool ok = !be->stopping && !be->failed;
+    if (ok)
+        be->gate_owner = owner;
+    pthread_mutex_unlock(&be->mu);
+    return ok;
+}
+
+static void be_gate_release(struct scard_backend *be, uint64_t owner)
+{
+    pthread_mutex_lock(&be->mu);
+    if (be->gate_owner == owner) {
+        be->gate_owner = 0;
+        pthread_cond_broadcast(&be->cv);
+    }
+    pthread_mutex_unlock(&be->mu);
+}
+
 static struct be_card *be_card(struct scard_backend *be, uint64_t card)
 {
     uint32_t slot = (uint32_t)card & 0xFFFF, gen = (uint32_t)(card >> 32);
@@ -406,7 +439,12 @@ static int32_t op_connect(void *ctx, const char *reader, uint32_t dwShareMode,
     call.u.connect_call.szReader = (char *)reader;
     call.u.connect_call.dwShareMode = dwShareMode;
     call.u.connect_call.dwPreferredProtocols = scard_protocol_to_win(dwPreferredProtocols);
+    if (!be_gate_claim(be, BE_GATE_CONNECT)) {
+        be_leave(be);
+        return (int32_t)SCARD_E_NO_SERVICE;
+    }
     int32_t rv = be_call(be, &call, &ret);
+    be_gate_release(be, BE_GATE_CONNECT);
     if (rv == SCARD_S_SUCCESS) {
         pthread_mutex_lock(&be->mu);
         size_t i = 0;
@@ -481,6 +519,7 @@ static int32_t op_disconnect(void *ctx, uint64_t card, uint32_t dwDisposition)
     if (!be_enter(be))
         return (int32_t)SCARD_E_NO_SERVICE;
     int32_t rv = be_hcard_call(be, SCARD_IOCTL_DISCONNECT, card, dwDisposition);
+    be_gate_release(be, card); /* disconnecting ends its transaction too */
     be_leave(be);
     return rv;
 }
@@ -490,7 +529,13 @@ static int32_t op_begin_transaction(void *ctx, uint64_t card)
     struct scard_backend *be = ctx;
     if (!be_enter(be))
         return (int32_t)SCARD_E_NO_SERVICE;
+    if (!be_gate_claim(be, card)) {
+        be_leave(be);
+        return (int32_t)SCARD_E_NO_SERVICE;
+    }
     int32_t rv = be_hcard_call(be, SCARD_IOCTL_BEGINTRANSACTION, card, 0);
+    if (rv != SCARD_S_SUCCESS)
+        be_gate_release(be, card);
     be_leave(be);
     return rv;
 }
@@ -501,6 +546,7 @@ static int32_t op_end_transaction(void *ctx, uint64_t card, uint32_t dwDispositi
     if (!be_enter(be))
         return (int32_t)SCARD_E_NO_SERVICE;
     int32_t rv = be_hcard_call(be, SCARD_IOCTL_ENDTRANSACTION, card, dwDisposition);
+    be_gate_release(be, card);
     be_leave(be);
     return rv;
 }
