@@ -1,0 +1,430 @@
+/*
+ * plugin_hostile.c - a malicious RDP server against our smart-card plug-in
+ * (scardlab-smartcard.so around FreeRDP's device), with no server at all:
+ * IRP_MJ_DEVICE_CONTROL IRPs that are truncated, oversized, undecodable,
+ * out of order or never answered, sent straight to the device's IRPRequest.
+ * Every IRP must complete within a bound, undecodable ones must not succeed,
+ * and the device must free (with a blocking call pending) within a bound.
+ * Not a client, and not the happy path (tests/rdp-channel/plugin_harness.c).
+ *
+ * usage: plugin_hostile [--reader-allow NAME [--denied NAME]] [--seed N] [--rounds N]
+ * Prints one line per case; exits 0 when every case held, 1 otherwise.
+ */
+#include "rdp_channel.h"
+
+#include <freerdp/addin.h>
+#include <freerdp/channels/rdpdr.h>
+#include <freerdp/client/channels.h>
+#include <freerdp/settings.h>
+#include <winpr/stream.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t cap,
+                          struct scl_err *e);
+
+#define HOSTILE_WAIT_S 20 /* an IRP not completed by then is a hang */
+
+static DEVICE *device;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
+static IRP *done[64];
+static size_t n_done;
+static uint32_t next_id = 1;
+static int failures;
+/* With --reader-allow: a reader the policy hides; no completion may name it. */
+static const char *denied;
+
+static UINT hostile_register(DEVMAN *devman, DEVICE *d)
+{
+    (void)devman;
+    device = d;
+    return CHANNEL_RC_OK;
+}
+
+static UINT hostile_complete(IRP *irp)
+{
+    pthread_mutex_lock(&lock);
+    if (n_done < sizeof done / sizeof done[0])
+        done[n_done++] = irp;
+    pthread_cond_broadcast(&done_cv);
+    pthread_mutex_unlock(&lock);
+    return CHANNEL_RC_OK;
+}
+
+static void hostile_check(bool ok, const char *name, const char *what)
+{
+    printf("%s %s: %s\n", ok ? "ok" : "FAIL", name, what);
+    fflush(stdout);
+    failures += !ok;
+}
+
+/* An IRP whose DR_CONTROL_REQ claims InputBufferLength declared and carries
+ * the n bytes of in (declared and n need not agree; hdr_cut < 32 cuts the
+ * DR_CONTROL_REQ header itself). */
+static IRP *hostile_irp(uint32_t ioctl, const uint8_t *in, size_t n, uint32_t declared,
+                        size_t hdr_cut)
+{
+    IRP *irp = aligned_alloc(16, (sizeof(IRP) + 15) / 16 * 16);
+    memset(irp, 0, sizeof *irp);
+    irp->device = device;
+    irp->CompletionId = next_id++;
+    irp->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    irp->input = Stream_New(NULL, 56 + n);
+    Stream_Write_UINT16(irp->input, RDPDR_CTYP_CORE);
+    Stream_Write_UINT16(irp->input, PAKID_CORE_DEVICE_IOREQUEST);
+    Stream_Write_UINT32(irp->input, device->id);
+    Stream_Write_UINT32(irp->input, 0);
+    Stream_Write_UINT32(irp->input, irp->CompletionId);
+    Stream_Write_UINT32(irp->input, IRP_MJ_DEVICE_CONTROL);
+    Stream_Write_UINT32(irp->input, 0);
+    uint8_t hdr[32] = {0};
+    struct wcur w;
+    wcur_init_fixed(&w, hdr, sizeof hdr);
+    wcur_u32le(&w, 2048); /* OutputBufferLength */
+    wcur_u32le(&w, declared);
+    wcur_u32le(&w, ioctl);
+    Stream_Write(irp->input, hdr, hdr_cut < 32 ? hdr_cut : 32);
+    if (hdr_cut >= 32 && n)
+        Stream_Write(irp->input, in, n);
+    Stream_SealLength(irp->input);
+    Stream_SetPosition(irp->input, 24);
+    irp->output = Stream_New(NULL, 256);
+    Stream_Write_UINT16(irp->output, RDPDR_CTYP_CORE);
+    Stream_Write_UINT16(irp->output, PAKID_CORE_DEVICE_IOCOMPLETION);
+    Stream_Write_UINT32(irp->output, device->id);
+    Stream_Write_UINT32(irp->output, irp->CompletionId);
+    Stream_Write_UINT32(irp->output, 0);
+    irp->Complete = hostile_complete;
+    irp->Discard = hostile_complete;
+    return irp;
+}
+
+static void hostile_irp_free(IRP *irp)
+{
+    Stream_Free(irp->input, TRUE);
+    Stream_Free(irp->output, TRUE);
+    free(irp);
+}
+
+/* Send; wait (bounded) for its completion.  false: it hung or was refused
+ * at IRPRequest (*io_status is then the UINT it returned). */
+static bool hostile_send(IRP *irp, uint32_t *io_status)
+{
+    UINT rc = device->IRPRequest(device, irp);
+    if (rc != CHANNEL_RC_OK) {
+        *io_status = rc; /* rdpdr would discard it: refused */
+        return true;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += HOSTILE_WAIT_S;
+    bool found = false;
+    pthread_mutex_lock(&lock);
+    for (;;) {
+        for (size_t i = 0; i < n_done && !found; i++)
+            if (done[i] == irp) {
+                done[i] = done[--n_done];
+                found = true;
+            }
+        if (found || pthread_cond_timedwait(&done_cv, &lock, &until) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&lock);
+    *io_status = irp->IoStatus;
+    return found;
+}
+
+/* The MS-RDPESC ReturnCode in the completion, or 0 when there is none. */
+static int32_t hostile_return_code(IRP *irp, uint32_t ioctl)
+{
+    size_t len = Stream_GetPosition(irp->output);
+    if (len <= 20)
+        return 0;
+    struct esc_msg r;
+    struct scl_err e;
+    int32_t code = 0;
+    if (esc_decode_return(ioctl, Stream_Buffer(irp->output) + 20, len - 20, &r, &e) == SCL_OK)
+        code = r.u.long_return.ReturnCode;
+    else
+        code = -1;
+    esc_msg_free(&r);
+    return code;
+}
+
+/* One hostile IRP; it must complete in time and must not report success
+ * (IoStatus 0 with ReturnCode 0) unless may_succeed. */
+static void hostile_case(const char *name, uint32_t ioctl, const uint8_t *in, size_t n,
+                         uint32_t declared, size_t hdr_cut, bool may_succeed)
+{
+    IRP *irp = hostile_irp(ioctl, in, n, declared, hdr_cut);
+    uint32_t io = 0;
+    if (!hostile_send(irp, &io)) {
+        hostile_check(false, name, "no completion within the bound (hang)");
+        return; /* leaked on purpose: FreeRDP may still touch it */
+    }
+    int32_t rc = hostile_return_code(irp, ioctl);
+    if (denied) {
+        uint8_t u16[128];
+        size_t k = 0;
+        for (const char *p = denied; *p && k + 2 <= sizeof u16; p++) {
+            u16[k++] = (uint8_t)*p;
+            u16[k++] = 0;
+        }
+        bool leaked = memmem(Stream_Buffer(irp->output), Stream_GetPosition(irp->output), u16,
+                             k) != NULL;
+        if (leaked)
+            hostile_check(false, name, "a completion names the denied reader");
+    }
+    char what[160];
+    snprintf(what, sizeof what, "IoStatus=0x%08X ReturnCode=0x%08X", io, (uint32_t)rc);
+    hostile_check(may_succeed || io != 0 || rc != 0, name, what);
+    hostile_irp_free(irp);
+}
+
+static int hostile_call(const struct esc_msg *call, struct esc_msg *ret)
+{
+    uint8_t *in;
+    size_t n;
+    struct scl_err e;
+    memset(ret, 0, sizeof *ret);
+    if (esc_encode_call(call, &in, &n, &e))
+        return -1;
+    IRP *irp = hostile_irp(call->ioctl, in, n, (uint32_t)n, 32);
+    free(in);
+    uint32_t io = 0;
+    if (!hostile_send(irp, &io))
+        return -2;
+    size_t len = Stream_GetPosition(irp->output);
+    int rc = io ? -1
+                : esc_decode_return(call->ioctl, Stream_Buffer(irp->output) + 20,
+                                    len > 20 ? len - 20 : 0, ret, &e);
+    hostile_irp_free(irp);
+    return rc;
+}
+
+static void hostile_garbage(const struct esc_context *ctx, unsigned seed, unsigned rounds)
+{
+    static const uint8_t tail[] = {0x01, 0x10, 0x08, 0x00, 0xCC, 0xCC, 0xCC, 0xCC};
+    uint8_t buf[512];
+    srand(seed);
+    for (unsigned r = 0; r < rounds; r++) {
+        const struct esc_ioctl *io = &esc_ioctls[(unsigned)rand() % esc_ioctl_count];
+        size_t n = (size_t)rand() % sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)rand();
+        /* Half the time a valid type-serialization header and our context,
+         * so the junk gets past the first checks. */
+        if (r % 2 && n >= 24) {
+            memcpy(buf, tail, sizeof tail);
+            memcpy(buf + 16, ctx->pbContext, 8);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "garbage %s #%u (%zu bytes)", io->name, r, n);
+        /* Random bytes may happen to decode into a harmless valid call. */
+        hostile_case(name, io->code, buf, n, (uint32_t)n, 32, true);
+    }
+}
+
+/* Valid calls on our context with 1..4 bytes changed or the tail cut: the
+ * hardest input for a decoder, since most of it is still well-formed. */
+static void hostile_mutants(const struct esc_context *ctx, const char *reader, unsigned rounds)
+{
+    struct esc_reader_state st = {.szReader = (char *)reader};
+    uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00, 0x00};
+    struct esc_msg calls[4] = {
+        {.ioctl = SCARD_IOCTL_LISTREADERSW, .type = ESC_T_LIST_READERS_CALL},
+        {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW, .type = ESC_T_GET_STATUS_CHANGE_CALL},
+        {.ioctl = SCARD_IOCTL_CONNECTW, .type = ESC_T_CONNECT_CALL},
+        {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_CALL},
+    };
+    calls[0].u.list_readers_call.Context = *ctx;
+    calls[0].u.list_readers_call.cchReaders = 0xFFFFFFFF;
+    calls[1].u.get_status_change_call.Context = *ctx;
+    calls[1].u.get_status_change_call.cReaders = 1;
+    calls[1].u.get_status_change_call.rgReaderStates = &st;
+    calls[2].u.connect_call.Context = *ctx;
+    calls[2].u.connect_call.szReader = (char *)reader;
+    calls[2].u.connect_call.dwShareMode = 2;
+    calls[2].u.connect_call.dwPreferredProtocols = 3;
+    calls[3].u.transmit_call.hCard.Context = *ctx;
+    calls[3].u.transmit_call.hCard.cbHandle = 4;
+    calls[3].u.transmit_call.ioSendPci.dwProtocol = 2;
+    calls[3].u.transmit_call.cbSendLength = sizeof apdu;
+    calls[3].u.transmit_call.pbSendBuffer = apdu;
+    calls[3].u.transmit_call.cbRecvLength = 258;
+    for (unsigned r = 0; r < rounds; r++) {
+        const struct esc_msg *m = &calls[r % 4];
+        uint8_t *in;
+        size_t n;
+        struct scl_err e;
+        if (esc_encode_call(m, &in, &n, &e)) {
+            hostile_check(false, "mutant", e.msg);
+            continue;
+        }
+        for (int k = 1 + rand() % 4; k > 0; k--)
+            in[(size_t)rand() % n] ^= (uint8_t)(1u << (rand() % 8));
+        size_t cut = r % 3 == 0 ? (size_t)rand() % n : n;
+        char name[64];
+        snprintf(name, sizeof name, "mutant %s #%u (%zu of %zu bytes)", esc_ioctl_name(m->ioctl),
+                 r, cut, n);
+        hostile_case(name, m->ioctl, in, cut, (uint32_t)cut, 32, true);
+        free(in);
+    }
+}
+
+/* GetStatusChange with an infinite timeout that nobody answers: the device
+ * must still free, within the bound. */
+static void *hostile_free_thread(void *arg)
+{
+    (void)arg;
+    device->Free(device);
+    pthread_mutex_lock(&lock);
+    device = NULL;
+    pthread_cond_broadcast(&done_cv);
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+static void hostile_never_answered(const struct esc_context *ctx, const char *reader)
+{
+    struct esc_reader_state st = {.szReader = (char *)reader};
+    st.Common.dwCurrentState = 0x10; /* SCARD_STATE_EMPTY: wait for anything else */
+    struct esc_msg c = {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW, .type = ESC_T_GET_STATUS_CHANGE_CALL};
+    c.u.get_status_change_call.Context = *ctx;
+    c.u.get_status_change_call.dwTimeOut = 0xFFFFFFFF; /* INFINITE */
+    c.u.get_status_change_call.cReaders = 1;
+    c.u.get_status_change_call.rgReaderStates = &st;
+    uint8_t *in;
+    size_t n;
+    struct scl_err e;
+    if (esc_encode_call(&c, &in, &n, &e)) {
+        hostile_check(false, "never answered", e.msg);
+        return;
+    }
+    IRP *irp = hostile_irp(c.ioctl, in, n, (uint32_t)n, 32);
+    free(in);
+    hostile_check(device->IRPRequest(device, irp) == CHANNEL_RC_OK, "never answered",
+                  "blocking GetStatusChangeW(INFINITE) accepted");
+    pthread_t t;
+    pthread_create(&t, NULL, hostile_free_thread, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += HOSTILE_WAIT_S;
+    pthread_mutex_lock(&lock);
+    while (device && pthread_cond_timedwait(&done_cv, &lock, &until) != ETIMEDOUT)
+        ;
+    bool freed = device == NULL;
+    pthread_mutex_unlock(&lock);
+    hostile_check(freed, "never answered", "device freed with the call pending, within the bound");
+    if (freed)
+        pthread_join(t, NULL);
+    /* The pending IRP is FreeRDP's to complete or drop; not freed here. */
+}
+
+int main(int argc, char **argv)
+{
+    struct rc_connect_opts o = {0};
+    struct scl_err e = {0};
+    unsigned seed = 1, rounds = 200;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--reader-allow"))
+            rc_policy_add(&o.policy, argv[i + 1], &e);
+        else if (!strcmp(argv[i], "--denied"))
+            denied = argv[i + 1];
+        else if (!strcmp(argv[i], "--seed"))
+            seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--rounds"))
+            rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
+    }
+    char path[PATH_MAX];
+    if (rc_client_load_plugin(&o, path, sizeof path, &e)) {
+        fprintf(stderr, "plugin_hostile: %s\n", e.msg);
+        return 2;
+    }
+    PDEVICE_SERVICE_ENTRY entry = (PDEVICE_SERVICE_ENTRY)freerdp_load_channel_addin_entry(
+        "smartcard", NULL, "DeviceServiceEntry", 0);
+    RDPDR_DEVICE dev = {.Type = RDPDR_DTYP_SMARTCARD};
+    DEVICE_SERVICE_ENTRY_POINTS ep = {.RegisterDevice = hostile_register, .device = &dev};
+    if (!entry || entry(&ep) != CHANNEL_RC_OK || !device) {
+        fprintf(stderr, "plugin_hostile: smartcard device did not load\n");
+        return 2;
+    }
+
+    /* Malformed DR_CONTROL_REQs, before any context exists. */
+    static const uint8_t junk[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (size_t cut = 0; cut < 32; cut += 4) {
+        char name[64];
+        snprintf(name, sizeof name, "DR_CONTROL_REQ cut at %zu of 32 bytes", cut);
+        hostile_case(name, SCARD_IOCTL_ESTABLISHCONTEXT, junk, 0, 0, cut, false);
+    }
+    hostile_case("InputBufferLength 0xFFFFFFFF, 8 bytes present", SCARD_IOCTL_ESTABLISHCONTEXT,
+                 junk, sizeof junk, 0xFFFFFFFFu, 32, false);
+    hostile_case("InputBufferLength 0, EstablishContext", SCARD_IOCTL_ESTABLISHCONTEXT, junk, 0, 0,
+                 32, false);
+    hostile_case("unknown IoControlCode 0x00090FFC", 0x00090FFCu, junk, sizeof junk, sizeof junk,
+                 32, false);
+    size_t big_n = 1u << 20;
+    uint8_t *big = malloc(big_n);
+    memset(big, 0x5A, big_n);
+    hostile_case("1 MiB InputBuffer of 0x5A to Transmit", SCARD_IOCTL_TRANSMIT, big, big_n,
+                 (uint32_t)big_n, 32, false);
+    free(big);
+
+    /* Out of order: calls on a context and a card handle never issued. */
+    struct esc_msg c = {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_CALL}, r;
+    uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00, 0x00};
+    c.u.transmit_call.hCard.Context.cbContext = 8;
+    memset(c.u.transmit_call.hCard.Context.pbContext, 0x77, 8);
+    c.u.transmit_call.hCard.cbHandle = 8;
+    memset(c.u.transmit_call.hCard.pbHandle, 0x66, 8);
+    c.u.transmit_call.ioSendPci.dwProtocol = 2;
+    c.u.transmit_call.cbSendLength = sizeof apdu;
+    c.u.transmit_call.pbSendBuffer = apdu;
+    c.u.transmit_call.cbRecvLength = 258;
+    int rc = hostile_call(&c, &r);
+    hostile_check(rc == -1 || (rc == 0 && r.u.long_return.ReturnCode != 0),
+                  "Transmit on a handle never connected", "refused");
+    esc_msg_free(&r);
+
+    struct esc_msg ec = {.ioctl = SCARD_IOCTL_ESTABLISHCONTEXT, .type = ESC_T_ESTABLISH_CONTEXT_CALL};
+    ec.u.establish_context_call.dwScope = 2;
+    rc = hostile_call(&ec, &r);
+    hostile_check(rc == 0 && r.u.establish_context_return.ReturnCode == 0, "EstablishContext",
+                  "a real context after the junk");
+    struct esc_context ctx = r.u.establish_context_return.Context;
+    esc_msg_free(&r);
+
+    hostile_garbage(&ctx, seed, rounds);
+    hostile_mutants(&ctx, "scardlab 00 00", rounds);
+
+    struct esc_msg rel = {.ioctl = SCARD_IOCTL_RELEASECONTEXT, .type = ESC_T_CONTEXT_CALL};
+    rel.u.context_call.Context = ctx;
+    rc = hostile_call(&rel, &r);
+    esc_msg_free(&r);
+    rc = hostile_call(&rel, &r);
+    hostile_check(rc != -2 && (rc != 0 || r.u.long_return.ReturnCode != 0),
+                  "ReleaseContext twice", "the second is refused");
+    esc_msg_free(&r);
+    struct esc_msg lr = {.ioctl = SCARD_IOCTL_LISTREADERSW, .type = ESC_T_LIST_READERS_CALL};
+    lr.u.list_readers_call.Context = ctx;
+    lr.u.list_readers_call.cchReaders = 0xFFFFFFFF;
+    rc = hostile_call(&lr, &r);
+    hostile_check(rc != -2 && (rc != 0 || r.u.list_readers_return.ReturnCode != 0),
+                  "ListReadersW on a released context", "refused");
+    esc_msg_free(&r);
+
+    rc = hostile_call(&ec, &r);
+    ctx = r.u.establish_context_return.Context;
+    esc_msg_free(&r);
+    hostile_never_answered(&ctx, "scardlab 00 00");
+    rc_policy_free(&o.policy);
+    printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+    return failures ? 1 : 0;
+}
