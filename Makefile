@@ -51,7 +51,7 @@ demo: build
 	@$(BUILD_DIR)/bin/scardlab demo
 
 bench: build
-	@bash bench/run.sh $(BUILD_DIR)/bin/scardlab
+	@bash bench/all.sh $(BUILD_DIR)/bin/scardlab
 
 fuzz:
 	@$(MAKE) --no-print-directory build PRESET=asan

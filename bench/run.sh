@@ -88,7 +88,7 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo "| card | n | median | p10 | p90 | p99 | min | max |"
     echo "|---|---|---|---|---|---|---|---|"
     for r in "${results[@]}"; do
-        IFS=$'\t' read -r label n med p10 p90 p99 mn mx <<<"$r"
+        IFS=$'\t' read -r label n med p10 p90 p99 mn mx _ <<<"$r"
         echo "| $label | ${n#n=} | ${med#median=} | ${p10#p10=} | ${p90#p90=} | ${p99#p99=} | ${mn#min=} | ${mx#max=} |"
     done
     [ -n "$VICC_NOTE" ] && { echo; echo "$VICC_NOTE"; }
