@@ -105,9 +105,7 @@ static void add_arrow(struct diagram *d, enum lane from, enum lane to, const cha
 
 /* ---- reading the trace: JSON lines, through struct cur, each through cJSON ---- */
 
-/* Each line of a JSON-lines text, parsed; fn gets the object (or skips). */
-static void each_json_line(const struct scn_html_src *src, void (*fn)(const cJSON *, void *),
-                           void *ctx)
+void scn_json_lines(const struct scn_html_src *src, bool (*fn)(cJSON *, void *), void *ctx)
 {
     struct cur c;
     cur_init(&c, src->text, src->len);
@@ -120,9 +118,29 @@ static void each_json_line(const struct scn_html_src *src, void (*fn)(const cJSO
         cur_sub(&c, n, &lc);
         if (cur_left(&c)) cur_skip(&c, 1);
         cJSON *j = cJSON_ParseWithLength((const char *)ln, n);
-        if (cJSON_IsObject(j)) fn(j, ctx);
-        cJSON_Delete(j);
+        if (!cJSON_IsObject(j) || !fn(j, ctx))
+            cJSON_Delete(j);
     }
+}
+
+/* The report only looks at each object: it lends them to fn. */
+struct lend {
+    void (*fn)(const cJSON *, void *);
+    void *ctx;
+};
+
+static bool lend_line(cJSON *j, void *p)
+{
+    struct lend *l = p;
+    l->fn(j, l->ctx);
+    return false;
+}
+
+static void each_json_line(const struct scn_html_src *src, void (*fn)(const cJSON *, void *),
+                           void *ctx)
+{
+    struct lend l = {fn, ctx};
+    scn_json_lines(src, lend_line, &l);
 }
 
 static const char *jstr(const cJSON *o, const char *name)

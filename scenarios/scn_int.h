@@ -219,4 +219,10 @@ int scn_host_start(struct scn_rt *rt, int s, struct scn_out *o);
 void scn_sleep_ms(int ms);
 bool scn_interrupted(void);
 
+/* Parse each line of a JSON-lines text (a trace, certprop events) through
+ * the cursor; fn gets every object and returns true when it keeps it (else
+ * it is freed here).  Lines that are not JSON objects are skipped. */
+struct cJSON;
+void scn_json_lines(const struct scn_html_src *src, bool (*fn)(struct cJSON *, void *), void *ctx);
+
 #endif

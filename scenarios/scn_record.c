@@ -148,26 +148,6 @@ static void rec_line(const cJSON *j, struct rec_state *s)
         rec_atrs(s, j, p);
 }
 
-/* Lines of a JSON-lines text, each parsed; fn(obj) for the objects. */
-static void rec_each_line(const struct scn_html_src *src, void (*fn)(cJSON *, void *), void *ctx)
-{
-    struct cur c;
-    cur_init(&c, src->text, src->len);
-    while (cur_left(&c) > 0) {
-        size_t n = 0, left = cur_left(&c);
-        const uint8_t *ln = c.p + cur_off(&c);
-        while (n < left && ln[n] != '\n')
-            n++;
-        struct cur lc;
-        cur_sub(&c, n, &lc);
-        if (cur_left(&c)) cur_skip(&c, 1);
-        cJSON *j = cJSON_ParseWithLength((const char *)ln, n);
-        if (cJSON_IsObject(j))
-            fn(j, ctx);
-        else
-            cJSON_Delete(j);
-    }
-}
 
 struct rec_raw {
     struct rec_state *s;
@@ -175,7 +155,7 @@ struct rec_raw {
 };
 
 /* Keeps the line (ownership moves into the record). */
-static void rec_keep(cJSON *j, void *ctx)
+static bool rec_keep(cJSON *j, void *ctx)
 {
     struct rec_raw *r = ctx;
     if (!strcmp(r->kind, "trace")) rec_line(j, r->s);
@@ -183,6 +163,7 @@ static void rec_keep(cJSON *j, void *ctx)
     cJSON_AddStringToObject(w, "source", r->label);
     cJSON_AddItemToObject(w, "line", j);
     rec_add(r->s, r->kind, w);
+    return true; /* the record owns the line now */
 }
 
 int scn_record_save(struct scn_rt *rt, const char *path, struct scl_err *e)
@@ -199,11 +180,11 @@ int scn_record_save(struct scn_rt *rt, const char *path, struct scl_err *e)
         s->client = rt->sc->clients[i].name;
         s->nhandles = 0;
         struct rec_raw r = {s, "trace", rt->sc->clients[i].name};
-        rec_each_line(&rt->traces[i], rec_keep, &r);
+        scn_json_lines(&rt->traces[i], rec_keep, &r);
     }
     for (int i = 0; i < rt->nevents; i++) {
         struct rec_raw r = {s, "events", rt->events[i].label};
-        rec_each_line(&rt->events[i], rec_keep, &r);
+        scn_json_lines(&rt->events[i], rec_keep, &r);
     }
     /* one JSON object per line, in order */
     char *buf = NULL;
