@@ -18,7 +18,7 @@ certprop_start() {
         --json "$@" >"$E2E_TMP/certprop.json" 2>"$E2E_TMP/certprop.err" &
     CERTPROP_PID=$!
     # (exit $st) hands the script's status on to e2e_cleanup, which reads $?.
-    trap 'st=$?; [ $st = 0 ] || E2E_SHOW_LOG=1; certprop_kill; (exit $st); e2e_cleanup' EXIT
+    trap 'st=$?; [ $st = 0 ] || E2E_SHOW_LOG=1; certprop_kill; set +e; (exit $st); e2e_cleanup' EXIT
     # Ready once it has listed the lab's readers.
     for _ in $(seq 100); do
         grep -q "watching reader 'scardlab 00 01'" "$E2E_TMP/certprop.err" 2>/dev/null && return 0

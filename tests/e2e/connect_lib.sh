@@ -20,6 +20,8 @@ connect_cleanup() {
             [ -f "$f" ] && { echo "=== tail $f"; grep -v '^\[' "$f" | tail -n 20; } >&2
         done
     fi
+    # errexit off: under set -e, (exit $rc) would end the trap before the labs go down.
+    set +e
     (exit $rc)
     e2e_cleanup
 }

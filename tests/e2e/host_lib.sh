@@ -18,6 +18,8 @@ host_cleanup() {
             [ -f "$f" ] && { echo "=== tail $f"; tail -n 25 "$f"; } >&2
         done
     fi
+    # errexit off: under set -e, (exit $rc) would end the trap before the labs go down.
+    set +e
     (exit $rc)
     e2e_cleanup
 }

@@ -18,7 +18,7 @@ expect_contains "$out" "0x80100002" "pcsock_cancel_helper"
 scan=$E2E_TMP/scan.out
 in_sock stdbuf -oL pcsc_scan -n >"$scan" 2>&1 &
 scan_pid=$!
-trap 'st=$?; kill $scan_pid 2>/dev/null || true; wait $scan_pid 2>/dev/null || true; [ $st = 0 ] || tail -n 30 "$PCSOCK_DIR/serve.log" >&2; pcsock_kill; (exit $st); e2e_cleanup' EXIT
+trap 'st=$?; kill $scan_pid 2>/dev/null || true; wait $scan_pid 2>/dev/null || true; [ $st = 0 ] || tail -n 30 "$PCSOCK_DIR/serve.log" >&2; pcsock_kill; set +e; (exit $st); e2e_cleanup' EXIT
 
 # states READER: the "Card state" lines pcsc_scan printed for that reader.
 states() {

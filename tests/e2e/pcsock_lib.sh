@@ -22,7 +22,7 @@ pcsock_up() {
     "$SCARDLAB" pcsock-serve --upstream "$1" --socket "$PCSOCK" \
         >"$PCSOCK_DIR/serve.out" 2>"$PCSOCK_DIR/serve.log" &
     PCSOCK_PID=$!
-    trap 'st=$?; [ $st = 0 ] || tail -n 30 "$PCSOCK_DIR/serve.log" >&2; pcsock_kill; (exit $st); e2e_cleanup' EXIT
+    trap 'st=$?; [ $st = 0 ] || tail -n 30 "$PCSOCK_DIR/serve.log" >&2; pcsock_kill; set +e; (exit $st); e2e_cleanup' EXIT
     for _ in $(seq 100); do
         grep -q '^ready' "$PCSOCK_DIR/serve.out" 2>/dev/null && return 0
         kill -0 "$PCSOCK_PID" 2>/dev/null || break
