@@ -1,9 +1,9 @@
 /*
- * vpcd_link.c - vsmartcard's vpcd framing over a TCP socket: connect to the
- * driver, then answer its control bytes and APDUs with the card.
+ * vpcd_link.c - vsmartcard's vpcd framing (decode a frame, answer it with the
+ * card: vpcd_frame.h) and serving it over a TCP socket to the driver.
  * Not for APDU semantics (card.c) nor for choosing ports or namespaces (the lab).
  */
-#include "vcard.h"
+#include "vpcd_frame.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,54 +17,135 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A frame longer than this is not an APDU our card could take (short APDUs
- * are at most 261 bytes; OpenSC chains longer ones), so the peer is not vpcd. */
-#define VPCD_FRAME_MAX 2048
+/* ---- frames, apart from the socket ---------------------------------------- */
 
-/* vpcd's control bytes (a 1-byte payload); names as in vsmartcard's vpcd.h. */
-enum { VPCD_CTRL_OFF = 0x00, VPCD_CTRL_ON = 0x01, VPCD_CTRL_RESET = 0x02, VPCD_CTRL_ATR = 0x04 };
+typedef int (*vpcd_fn)(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                       struct scl_err *e);
+
+/* Length and payload in one buffer, so the link can write a reply in one send. */
+static int encode_reply(struct wcur *reply, const uint8_t *p, size_t n, struct scl_err *e)
+{
+    if (n <= 0xFFFF) {
+        wcur_u16be(reply, (uint16_t)n);
+        wcur_bytes(reply, p, n);
+    }
+    if (n > 0xFFFF || !wcur_ok(reply))
+        return scl_errf(e, SCL_E_INVAL, "vpcd: reply of %zu bytes does not fit a frame", n);
+    return SCL_OK;
+}
+
+static int vpcd_power_off(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                          struct scl_err *e)
+{
+    (void)f, (void)reply, (void)e;
+    vc_card_reset(card); /* power loss drops the security status too */
+    return SCL_OK;
+}
+
+static int vpcd_power_on(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                         struct scl_err *e)
+{
+    (void)f, (void)reply, (void)e;
+    vc_card_reset(card);
+    return SCL_OK;
+}
+
+static int vpcd_get_atr(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                        struct scl_err *e)
+{
+    (void)f;
+    uint8_t atr[64];
+    size_t n = vc_card_atr(card, atr, sizeof atr);
+    return encode_reply(reply, atr, n, e);
+}
+
+static int vpcd_apdu(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                     struct scl_err *e)
+{
+    uint8_t resp[VC_RESP_MAX];
+    size_t n = vc_card_apdu(card, f->apdu, f->apdu_len, resp);
+    return encode_reply(reply, resp, n, e);
+}
+
+static const struct {
+    enum vc_vpcd_kind code;
+    const char *name;
+    vpcd_fn handler;
+} vpcd_table[] = {
+    {VC_VPCD_CTRL_OFF, "VPCD_CTRL_OFF", vpcd_power_off},
+    {VC_VPCD_CTRL_ON, "VPCD_CTRL_ON", vpcd_power_on},
+    {VC_VPCD_CTRL_RESET, "VPCD_CTRL_RESET", vpcd_power_on},
+    {VC_VPCD_CTRL_ATR, "VPCD_CTRL_ATR", vpcd_get_atr},
+    {VC_VPCD_APDU, "APDU", vpcd_apdu},
+};
+#define VPCD_TABLE_LEN (sizeof vpcd_table / sizeof vpcd_table[0])
+
+static size_t find_kind(enum vc_vpcd_kind kind)
+{
+    size_t i = 0;
+    while (i < VPCD_TABLE_LEN && vpcd_table[i].code != kind)
+        i++;
+    return i;
+}
+
+const char *vc_vpcd_kind_name(enum vc_vpcd_kind kind)
+{
+    size_t i = find_kind(kind);
+    return i < VPCD_TABLE_LEN ? vpcd_table[i].name : "UNKNOWN";
+}
+
+int vc_vpcd_frame_len(struct cur *c, uint64_t base, uint16_t *len, struct scl_err *e)
+{
+    uint64_t at = base + cur_off(c);
+    *len = cur_u16be(c);
+    if (!cur_ok(c))
+        return scl_errf(e, SCL_E_TRUNCATED, "vpcd: byte %llu: frame length cut short",
+                        (unsigned long long)at);
+    if (*len == 0 || *len > VC_VPCD_FRAME_MAX)
+        return scl_errf(e, SCL_E_FORMAT, "vpcd: byte %llu: frame length %u (allowed 1..%d)",
+                        (unsigned long long)at, *len, VC_VPCD_FRAME_MAX);
+    return SCL_OK;
+}
+
+int vc_vpcd_frame_decode(struct cur *c, uint64_t base, struct vc_vpcd_frame *f, struct scl_err *e)
+{
+    uint16_t len;
+    int rc = vc_vpcd_frame_len(c, base, &len, e);
+    if (rc) return rc;
+    uint64_t at = base + cur_off(c);
+    size_t left = cur_left(c);
+    struct cur payload;
+    if (!cur_sub(c, len, &payload))
+        return scl_errf(e, SCL_E_TRUNCATED, "vpcd: byte %llu: frame of %u bytes, %zu left",
+                        (unsigned long long)at, len, left);
+    *f = (struct vc_vpcd_frame){.kind = VC_VPCD_APDU};
+    if (len == 1) {
+        f->kind = (enum vc_vpcd_kind)cur_u8(&payload);
+        if (find_kind(f->kind) == VPCD_TABLE_LEN)
+            return scl_errf(e, SCL_E_FORMAT, "vpcd: byte %llu: unknown control byte %02X",
+                            (unsigned long long)at, (unsigned)f->kind);
+        return SCL_OK;
+    }
+    f->apdu = cur_rest(&payload, &f->apdu_len);
+    return SCL_OK;
+}
+
+int vc_vpcd_frame_handle(struct vc_card *card, const struct vc_vpcd_frame *f, struct wcur *reply,
+                         struct scl_err *e)
+{
+    size_t i = find_kind(f->kind);
+    if (i == VPCD_TABLE_LEN)
+        return scl_errf(e, SCL_E_INVAL, "vpcd: frame kind %d not decoded here", (int)f->kind);
+    return vpcd_table[i].handler(card, f, reply, e);
+}
+
+/* ---- the socket ------------------------------------------------------------ */
 
 struct link {
     int fd;
     struct vc_card *card;
     volatile sig_atomic_t *stop;
     uint64_t offset; /* bytes read from the peer so far, for error messages */
-};
-
-typedef int (*ctrl_fn)(struct link *l, struct scl_err *e);
-
-static int send_frame(struct link *l, const uint8_t *p, size_t n, struct scl_err *e);
-
-static int ctrl_power_off(struct link *l, struct scl_err *e)
-{
-    (void)e;
-    vc_card_reset(l->card); /* power loss drops the security status too */
-    return SCL_OK;
-}
-
-static int ctrl_power_on(struct link *l, struct scl_err *e)
-{
-    (void)e;
-    vc_card_reset(l->card);
-    return SCL_OK;
-}
-
-static int ctrl_get_atr(struct link *l, struct scl_err *e)
-{
-    uint8_t atr[64];
-    size_t n = vc_card_atr(l->card, atr, sizeof atr);
-    return send_frame(l, atr, n, e);
-}
-
-static const struct {
-    uint8_t code;
-    const char *name;
-    ctrl_fn handler;
-} vpcd_ctrl_table[] = {
-    {VPCD_CTRL_OFF, "VPCD_CTRL_OFF", ctrl_power_off},
-    {VPCD_CTRL_ON, "VPCD_CTRL_ON", ctrl_power_on},
-    {VPCD_CTRL_RESET, "VPCD_CTRL_RESET", ctrl_power_on},
-    {VPCD_CTRL_ATR, "VPCD_CTRL_ATR", ctrl_get_atr},
 };
 
 static void set_quickack(int fd)
@@ -75,18 +156,12 @@ static void set_quickack(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
-/* Reply with the length and the payload in ONE send: two sends would leave
- * the second behind Nagle until vpcd's delayed ACK, ~40 ms per APDU. */
-static int send_frame(struct link *l, const uint8_t *p, size_t n, struct scl_err *e)
+/* Each reply goes out in ONE send (encode_reply put the length in front):
+ * two sends would leave the second behind Nagle until vpcd's delayed ACK,
+ * ~40 ms per APDU. */
+static int send_all(struct link *l, const uint8_t *buf, size_t len, struct scl_err *e)
 {
-    uint8_t buf[2 + VC_RESP_MAX + 64];
-    struct wcur w;
-    wcur_init_fixed(&w, buf, sizeof buf);
-    wcur_u16be(&w, (uint16_t)n);
-    wcur_bytes(&w, p, n);
-    if (!wcur_ok(&w) || n > 0xFFFF)
-        return scl_errf(e, SCL_E_INVAL, "vpcd: reply of %zu bytes does not fit a frame", n);
-    size_t off = 0, len = wcur_len(&w);
+    size_t off = 0;
     while (off < len) {
         /* A signal does not cut a reply short: finish it, then stop. */
         ssize_t k = send(l->fd, buf + off, len - off, MSG_NOSIGNAL);
@@ -141,42 +216,29 @@ static ssize_t read_exact(struct link *l, uint8_t *p, size_t n, bool at_boundary
     return (ssize_t)n;
 }
 
-static int handle_ctrl(struct link *l, uint8_t code, struct scl_err *e)
-{
-    for (size_t i = 0; i < sizeof vpcd_ctrl_table / sizeof vpcd_ctrl_table[0]; i++)
-        if (vpcd_ctrl_table[i].code == code) return vpcd_ctrl_table[i].handler(l, e);
-    return scl_errf(e, SCL_E_FORMAT, "vpcd: byte %llu: unknown control byte %02X",
-                    (unsigned long long)l->offset - 1, code);
-}
-
-static int handle_apdu(struct link *l, const uint8_t *cmd, size_t n, struct scl_err *e)
-{
-    uint8_t resp[VC_RESP_MAX];
-    size_t rn = vc_card_apdu(l->card, cmd, n, resp);
-    return send_frame(l, resp, rn, e);
-}
-
-/* One frame: read, check, dispatch.  Returns 1 to go on, 0 on a clean end. */
+/* One frame: read, decode, answer.  Returns 1 to go on, 0 on a clean end. */
 static int serve_one(struct link *l, struct scl_err *e)
 {
     int r = wait_readable(l, e);
     if (r <= 0) return r;
-    uint8_t hdr[2], payload[VPCD_FRAME_MAX];
-    ssize_t k = read_exact(l, hdr, sizeof hdr, true, e);
+    uint8_t frame[2 + VC_VPCD_FRAME_MAX];
+    uint64_t base = l->offset;
+    ssize_t k = read_exact(l, frame, 2, true, e);
     if (k <= 0) return (int)k;
     struct cur c;
-    cur_init(&c, hdr, sizeof hdr);
-    uint16_t len = cur_u16be(&c);
-    if (!cur_ok(&c) || len == 0 || len > VPCD_FRAME_MAX)
-        return scl_errf(e, SCL_E_FORMAT, "vpcd: byte %llu: frame length %u (allowed 1..%d)",
-                        (unsigned long long)l->offset - 2, len, VPCD_FRAME_MAX),
-               -1;
-    if (read_exact(l, payload, len, false, e) < 0) return -1;
-    cur_init(&c, payload, len);
-    if (len == 1) return handle_ctrl(l, cur_u8(&c), e) == SCL_OK ? 1 : -1;
-    size_t n;
-    const uint8_t *apdu = cur_rest(&c, &n);
-    return handle_apdu(l, apdu, n, e) == SCL_OK ? 1 : -1;
+    uint16_t len;
+    cur_init(&c, frame, 2);
+    /* Check the length before reading on: a bad one means the peer is not vpcd. */
+    if (vc_vpcd_frame_len(&c, base, &len, e)) return -1;
+    if (read_exact(l, frame + 2, len, false, e) < 0) return -1;
+    struct vc_vpcd_frame f;
+    cur_init(&c, frame, 2 + (size_t)len);
+    if (vc_vpcd_frame_decode(&c, base, &f, e)) return -1;
+    uint8_t reply[VC_VPCD_REPLY_MAX];
+    struct wcur w;
+    wcur_init_fixed(&w, reply, sizeof reply);
+    if (vc_vpcd_frame_handle(l->card, &f, &w, e)) return -1;
+    return send_all(l, wcur_data(&w), wcur_len(&w), e) == SCL_OK ? 1 : -1;
 }
 
 int vc_vpcd_serve(struct vc_card *card, int fd, volatile sig_atomic_t *stop, struct scl_err *e)
