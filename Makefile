@@ -4,7 +4,7 @@
 DEBIAN_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libpcsclite-dev check libsubunit-dev libcjson-dev \
 	pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools util-linux iproute2 procps \
-	freerdp2-dev libwinpr2-dev winpr-utils freerdp2-x11 xvfb \
+	freerdp2-dev libwinpr2-dev winpr-utils freerdp2-x11 xvfb valgrind \
 	python3 python3-pycryptodome \
 	chromium
 

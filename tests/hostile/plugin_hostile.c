@@ -8,7 +8,11 @@
  * Not a client, and not the happy path (tests/rdp-channel/plugin_harness.c).
  *
  * usage: plugin_hostile [--reader-allow NAME [--denied NAME]] [--seed N] [--rounds N]
+ *                       [--memory-rounds N [--memory-bound-kib K]]
  * Prints one line per case; exits 0 when every case held, 1 otherwise.
+ * --memory-rounds N repeats the structured cases plus a whole valid card
+ * session N times (no random or mutated input) and fails when VmRSS grows by
+ * K KiB (default 2048) or more between round N/10 and round N.
  */
 #include "rdp_channel.h"
 
@@ -58,10 +62,15 @@ static UINT hostile_complete(IRP *irp)
     return CHANNEL_RC_OK;
 }
 
+/* --memory-rounds: thousands of rounds, so only failures are printed. */
+static bool quiet;
+
 static void hostile_check(bool ok, const char *name, const char *what)
 {
-    printf("%s %s: %s\n", ok ? "ok" : "FAIL", name, what);
-    fflush(stdout);
+    if (!ok || !quiet) {
+        printf("%s %s: %s\n", ok ? "ok" : "FAIL", name, what);
+        fflush(stdout);
+    }
     failures += !ok;
 }
 
@@ -312,6 +321,13 @@ static void hostile_never_answered(const struct esc_context *ctx, const char *re
     free(in);
     hostile_check(device->IRPRequest(device, irp) == CHANNEL_RC_OK, "never answered",
                   "blocking GetStatusChangeW(INFINITE) accepted");
+    /* Let the call reach pcscd first.  FreeRDP 2.11's Free cancels the
+     * contexts' calls with SCardCancel; a call still queued in its threads at
+     * that moment is not cancelled and then waits forever, so Free never
+     * returns (seen 1 run in 3 on a loaded machine).  That race is FreeRDP's;
+     * what this case proves is that a call blocked in pcscd does not hold
+     * the device. */
+    nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
     pthread_t t;
     pthread_create(&t, NULL, hostile_free_thread, NULL);
     struct timespec until;
@@ -328,36 +344,10 @@ static void hostile_never_answered(const struct esc_context *ctx, const char *re
     /* The pending IRP is FreeRDP's to complete or drop; not freed here. */
 }
 
-int main(int argc, char **argv)
+/* Malformed DR_CONTROL_REQs and calls on a context and a card handle never
+ * issued (valid before any context exists, too). */
+static void hostile_malformed(void)
 {
-    struct rc_connect_opts o = {0};
-    struct scl_err e = {0};
-    unsigned seed = 1, rounds = 200;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--reader-allow"))
-            rc_policy_add(&o.policy, argv[i + 1], &e);
-        else if (!strcmp(argv[i], "--denied"))
-            denied = argv[i + 1];
-        else if (!strcmp(argv[i], "--seed"))
-            seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--rounds"))
-            rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
-    }
-    char path[PATH_MAX];
-    if (rc_client_load_plugin(&o, path, sizeof path, &e)) {
-        fprintf(stderr, "plugin_hostile: %s\n", e.msg);
-        return 2;
-    }
-    PDEVICE_SERVICE_ENTRY entry = (PDEVICE_SERVICE_ENTRY)freerdp_load_channel_addin_entry(
-        "smartcard", NULL, "DeviceServiceEntry", 0);
-    RDPDR_DEVICE dev = {.Type = RDPDR_DTYP_SMARTCARD};
-    DEVICE_SERVICE_ENTRY_POINTS ep = {.RegisterDevice = hostile_register, .device = &dev};
-    if (!entry || entry(&ep) != CHANNEL_RC_OK || !device) {
-        fprintf(stderr, "plugin_hostile: smartcard device did not load\n");
-        return 2;
-    }
-
-    /* Malformed DR_CONTROL_REQs, before any context exists. */
     static const uint8_t junk[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     for (size_t cut = 0; cut < 32; cut += 4) {
         char name[64];
@@ -377,7 +367,6 @@ int main(int argc, char **argv)
                  (uint32_t)big_n, 32, false);
     free(big);
 
-    /* Out of order: calls on a context and a card handle never issued. */
     struct esc_msg c = {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_CALL}, r;
     uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00, 0x00};
     c.u.transmit_call.hCard.Context.cbContext = 8;
@@ -392,38 +381,198 @@ int main(int argc, char **argv)
     hostile_check(rc == -1 || (rc == 0 && r.u.long_return.ReturnCode != 0),
                   "Transmit on a handle never connected", "refused");
     esc_msg_free(&r);
+}
 
+static bool hostile_establish(struct esc_context *ctx, const char *name)
+{
     struct esc_msg ec = {.ioctl = SCARD_IOCTL_ESTABLISHCONTEXT, .type = ESC_T_ESTABLISH_CONTEXT_CALL};
+    struct esc_msg r;
     ec.u.establish_context_call.dwScope = 2;
-    rc = hostile_call(&ec, &r);
-    hostile_check(rc == 0 && r.u.establish_context_return.ReturnCode == 0, "EstablishContext",
-                  "a real context after the junk");
-    struct esc_context ctx = r.u.establish_context_return.Context;
+    int rc = hostile_call(&ec, &r);
+    bool ok = rc == 0 && r.u.establish_context_return.ReturnCode == 0;
+    hostile_check(ok, name, "a real context after the junk");
+    if (ok)
+        *ctx = r.u.establish_context_return.Context;
     esc_msg_free(&r);
+    return ok;
+}
 
-    hostile_garbage(&ctx, seed, rounds);
-    hostile_mutants(&ctx, "scardlab 00 00", rounds);
+/* A whole valid session on ctx: list, connect, SELECT the PIV application,
+ * disconnect; the happy path the plug-in decodes, traces and filters. */
+static void hostile_valid_session(const struct esc_context *ctx, const char *reader)
+{
+    static const uint8_t select_piv[] = {0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00,
+                                         0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00};
+    struct esc_msg m = {.ioctl = SCARD_IOCTL_LISTREADERSW, .type = ESC_T_LIST_READERS_CALL}, r;
+    m.u.list_readers_call.Context = *ctx;
+    m.u.list_readers_call.cchReaders = 0xFFFFFFFF;
+    int rc = hostile_call(&m, &r);
+    hostile_check(rc == 0 && r.u.list_readers_return.ReturnCode == 0, "valid ListReadersW", "listed");
+    esc_msg_free(&r);
+    struct esc_msg cn = {.ioctl = SCARD_IOCTL_CONNECTW, .type = ESC_T_CONNECT_CALL};
+    cn.u.connect_call.Context = *ctx;
+    cn.u.connect_call.szReader = (char *)reader;
+    cn.u.connect_call.dwShareMode = 2;
+    cn.u.connect_call.dwPreferredProtocols = 3;
+    rc = hostile_call(&cn, &r);
+    bool connected = rc == 0 && r.u.connect_return.ReturnCode == 0;
+    hostile_check(connected, "valid ConnectW", "connected to the card");
+    struct esc_handle h = r.u.connect_return.hCard;
+    uint32_t proto = r.u.connect_return.dwActiveProtocol;
+    esc_msg_free(&r);
+    if (!connected)
+        return;
+    struct esc_msg t = {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_CALL};
+    t.u.transmit_call.hCard = h;
+    t.u.transmit_call.ioSendPci.dwProtocol = proto;
+    t.u.transmit_call.cbSendLength = sizeof select_piv;
+    t.u.transmit_call.pbSendBuffer = (uint8_t *)select_piv;
+    t.u.transmit_call.cbRecvLength = 258;
+    rc = hostile_call(&t, &r);
+    hostile_check(rc == 0 && r.u.transmit_return.ReturnCode == 0 &&
+                      r.u.transmit_return.cbRecvLength >= 2,
+                  "valid Transmit (SELECT PIV)", "answered");
+    esc_msg_free(&r);
+    struct esc_msg d = {.ioctl = SCARD_IOCTL_DISCONNECT, .type = ESC_T_HCARD_AND_DISPOSITION_CALL};
+    d.u.hcard_and_disposition_call.hCard = h;
+    rc = hostile_call(&d, &r);
+    hostile_check(rc == 0 && r.u.long_return.ReturnCode == 0, "valid Disconnect", "disconnected");
+    esc_msg_free(&r);
+}
 
-    struct esc_msg rel = {.ioctl = SCARD_IOCTL_RELEASECONTEXT, .type = ESC_T_CONTEXT_CALL};
-    rel.u.context_call.Context = ctx;
-    rc = hostile_call(&rel, &r);
+/* ReleaseContext twice, then a call on the released context. */
+static void hostile_released(const struct esc_context *ctx)
+{
+    struct esc_msg rel = {.ioctl = SCARD_IOCTL_RELEASECONTEXT, .type = ESC_T_CONTEXT_CALL}, r;
+    rel.u.context_call.Context = *ctx;
+    int rc = hostile_call(&rel, &r);
     esc_msg_free(&r);
     rc = hostile_call(&rel, &r);
     hostile_check(rc != -2 && (rc != 0 || r.u.long_return.ReturnCode != 0),
                   "ReleaseContext twice", "the second is refused");
     esc_msg_free(&r);
     struct esc_msg lr = {.ioctl = SCARD_IOCTL_LISTREADERSW, .type = ESC_T_LIST_READERS_CALL};
-    lr.u.list_readers_call.Context = ctx;
+    lr.u.list_readers_call.Context = *ctx;
     lr.u.list_readers_call.cchReaders = 0xFFFFFFFF;
     rc = hostile_call(&lr, &r);
     hostile_check(rc != -2 && (rc != 0 || r.u.list_readers_return.ReturnCode != 0),
                   "ListReadersW on a released context", "refused");
     esc_msg_free(&r);
+}
 
-    rc = hostile_call(&ec, &r);
-    ctx = r.u.establish_context_return.Context;
-    esc_msg_free(&r);
-    hostile_never_answered(&ctx, "scardlab 00 00");
+/* VmRSS of this process in KiB, from /proc/self/status; 0 if unreadable. */
+static unsigned long hostile_rss_kib(void)
+{
+    static const char key[] = "VmRSS:";
+    char buf[4096];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    struct cur c;
+    cur_init(&c, buf, n);
+    while (cur_left(&c)) {
+        struct cur at = c;
+        const uint8_t *k = cur_bytes(&at, sizeof key - 1);
+        if (k && !memcmp(k, key, sizeof key - 1)) {
+            unsigned long kib = 0;
+            bool digits = false;
+            for (;;) {
+                uint8_t ch = cur_u8(&at);
+                bool blank = ch == ' ' || ch == '\t';
+                if (!cur_ok(&at) || (!blank && (ch < '0' || ch > '9')))
+                    return digits ? kib : 0;
+                if (!blank) {
+                    kib = kib * 10 + (unsigned long)(ch - '0');
+                    digits = true;
+                } else if (digits) {
+                    return kib;
+                }
+            }
+        }
+        while (cur_left(&c) && cur_u8(&c) != '\n')
+            ;
+    }
+    return 0;
+}
+
+/* The memory bound: the structured cases and a valid session, rounds times;
+ * the first tenth warms FreeRDP's and libc's caches up, and RSS may grow by
+ * less than bound_kib over the rest. */
+static void hostile_memory(const char *reader, unsigned rounds, unsigned long bound_kib)
+{
+    unsigned check = rounds / 10 ? rounds / 10 : 1;
+    unsigned long rss_check = 0;
+    quiet = true;
+    for (unsigned r = 1; r <= rounds; r++) {
+        struct esc_context ctx;
+        hostile_malformed();
+        if (hostile_establish(&ctx, "EstablishContext")) {
+            hostile_valid_session(&ctx, reader);
+            hostile_released(&ctx);
+        }
+        if (r == check)
+            rss_check = hostile_rss_kib();
+    }
+    unsigned long rss_end = hostile_rss_kib();
+    long growth = (long)rss_end - (long)rss_check;
+    char what[160];
+    snprintf(what, sizeof what, "VmRSS %lu KiB after round %u, %lu KiB after round %u: %+ld KiB (bound %lu)",
+             rss_check, check, rss_end, rounds, growth, bound_kib);
+    quiet = false;
+    hostile_check(rss_check && rss_end && growth < (long)bound_kib, "memory bound", what);
+}
+
+int main(int argc, char **argv)
+{
+    struct rc_connect_opts o = {0};
+    struct scl_err e = {0};
+    unsigned seed = 1, rounds = 200, memory_rounds = 0;
+    unsigned long bound_kib = 2048;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--reader-allow"))
+            rc_policy_add(&o.policy, argv[i + 1], &e);
+        else if (!strcmp(argv[i], "--denied"))
+            denied = argv[i + 1];
+        else if (!strcmp(argv[i], "--seed"))
+            seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--rounds"))
+            rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--memory-rounds"))
+            memory_rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--memory-bound-kib"))
+            bound_kib = strtoul(argv[i + 1], NULL, 10);
+    }
+    char path[PATH_MAX];
+    if (rc_client_load_plugin(&o, path, sizeof path, &e)) {
+        fprintf(stderr, "plugin_hostile: %s\n", e.msg);
+        return 2;
+    }
+    PDEVICE_SERVICE_ENTRY entry = (PDEVICE_SERVICE_ENTRY)freerdp_load_channel_addin_entry(
+        "smartcard", NULL, "DeviceServiceEntry", 0);
+    RDPDR_DEVICE dev = {.Type = RDPDR_DTYP_SMARTCARD};
+    DEVICE_SERVICE_ENTRY_POINTS ep = {.RegisterDevice = hostile_register, .device = &dev};
+    if (!entry || entry(&ep) != CHANNEL_RC_OK || !device) {
+        fprintf(stderr, "plugin_hostile: smartcard device did not load\n");
+        return 2;
+    }
+
+    struct esc_context ctx;
+    if (memory_rounds) {
+        /* Memory only: the never-answered free is hostile_plugin_server's. */
+        hostile_memory("scardlab 00 00", memory_rounds, bound_kib);
+        device->Free(device); /* nothing pending: LeakSanitizer sees a clean exit */
+    } else {
+        hostile_malformed();
+        if (hostile_establish(&ctx, "EstablishContext")) {
+            hostile_garbage(&ctx, seed, rounds);
+            hostile_mutants(&ctx, "scardlab 00 00", rounds);
+            hostile_released(&ctx);
+        }
+        if (hostile_establish(&ctx, "EstablishContext (never answered)"))
+            hostile_never_answered(&ctx, "scardlab 00 00");
+    }
     rc_policy_free(&o.policy);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
     return failures ? 1 : 0;
