@@ -21,7 +21,7 @@ write_doc() {
         [ "${okn%/*}" = "$n" ] || v="**missed** ($okn propagated)"
         echo "| 5 | concurrency N=$n: clients start → 4 certs in store, per session | all < 5 s, < 8 MB host/session | $lmed s ($lmin..$lmax); wall $wall s; CPU $scpu s (host $hcpu s); host $per MB/session | host RSS before sessions $base MB, peak (VmHWM) $hwm MB; certprop $cpp MB/session (separate process) | — | $v |"
     done
-    echo "| 6 | \`scardlab matrix\` (18 rows, default -j 2) | < 60 s | $matrix_s s (one run, exit ${matrix_rc:-n/a}) | — | — | $( [ "$matrix_s" = skipped ] && echo skipped || verdict "$matrix_s" 60 "<") |"
+    echo "| 6 | \`scardlab matrix\` (18 rows, default -j ${matrix_jobs:-?} on $(nproc) CPUs) | < 60 s | $matrix_s s (${matrix_spread:-n/a}; 3 runs, exit ${matrix_rc:-n/a}) | — | — | $( [ "$matrix_s" = skipped ] && echo skipped || verdict "$matrix_s" 60 "<") |"
     if [ -n "$vicc_med" ]; then
         echo "| 7 | VERIFY 00 20 00 80 APDUs/s, our card | — | $(awk -v m="$ours_med" 'BEGIN {printf "%.0f", 1e6 / m}')/s (median $ours_med µs) | vicc -t iso7816: $(awk -v m="$vicc_med" 'BEGIN {printf "%.0f", 1e6 / m}')/s (median $vicc_med µs) | $(div "$vicc_med" "$ours_med")× faster | — |"
     else
@@ -50,7 +50,7 @@ write_doc() {
     echo "  per session = mtime of its certprop.json (the 4th cert_added line) − the moment the first client started; 32 sessions use 16 users (the host takes at most 16), two sessions each (so it includes FreeRDP's TCP,"
     echo "  TLS and NLA handshake). CPU = busy jiffies of the whole machine (/proc/stat) and of the host"
     echo "  (/proc/PID/stat) over the phase. Host memory per session = (VmHWM − VmRSS before any session) / N."
-    echo "- **6**: wall time of \`scardlab matrix\` (one run; its own rows use labs, host and clients)."
+    echo "- **6**: wall time of \`scardlab matrix\`, median of 3 runs (its own rows use labs, host and clients; per-phase breakdown and the -j sweep in [bench-matrix.md](bench-matrix.md))."
     echo "- **7**: \`bench/run.sh\` (also writes [bench-lab.md](bench-lab.md)): VERIFY status round"
     echo "  trips on the same lab, our card then vicc on the other slot."
     echo

@@ -199,6 +199,11 @@ struct scn_run_opts {
     bool pause;       /* wait for Enter before each narrated step (demo --step) */
     bool echo_output; /* narrate each command step's output too (demo) */
     const char *record; /* `--record FILE` (scn_record.c); NULL none */
+    /* Made once for many runs (the matrix's rows, scn_shared_make): a
+     * declared card NAME is DIR/NAME/card.conf instead of minted, every RDP
+     * host uses DIR/server.{crt,key} instead of generating its own.  NULL:
+     * each run makes its own. */
+    const char *cards_dir, *tls_dir;
     char report_path[PATH_MAX]; /* out: the report written, "" none */
 };
 
@@ -206,6 +211,12 @@ struct scn_run_opts {
  * ran (whatever the verdict), an error when it could not start at all. */
 int scn_run(const struct scenario *sc, struct scn_run_opts *o, struct scn_result *r,
             struct scl_err *e);
+
+/* The material many runs of sc can share (scn_shared.c): its cards minted
+ * into DIR/cards/NAME/ (one CA, as a run mints them) and a self-signed TLS
+ * certificate in DIR/tls/server.{crt,key}; pass DIR/cards and DIR/tls as
+ * scn_run_opts.cards_dir and .tls_dir.  exe NULL = /proc/self/exe. */
+int scn_shared_make(const struct scenario *sc, const char *exe, const char *dir, struct scl_err *e);
 
 /* ---- the HTML report (scn_html.c) ---- */
 

@@ -84,6 +84,7 @@ struct scn_rt_card {
 struct scn_rt_client {
     char dir[PATH_MAX], lab[PATH_MAX], profile[PATH_MAX], trace[PATH_MAX];
     bool lab_up;
+    char connect_log[PATH_MAX]; /* output of the latest connect ("" before any) */
     int connect; /* proc index or -1 */
     int server, user; /* where it is connected, -1 */
 };
@@ -113,6 +114,8 @@ struct scn_rt {
     int status;   /* its exit status */
     bool have_output;
     struct scn_result *res;
+    /* material made once for many runs (scn_run_opts; NULL: made here) */
+    const char *cards_dir, *tls_dir;
     /* read at teardown, before the root goes (scn_html.c) */
     struct scn_html_src traces[SCN_MAX_CLIENTS];
     int ntraces;
@@ -183,6 +186,8 @@ int scn_parse_event(struct scn_pctx *p, struct scn_step *st);
 int scn_check_event(struct scn_rt *rt, const struct scn_step *st, struct scn_out *o);
 int scn_parse_trace(struct scn_pctx *p, struct scn_step *st);
 int scn_check_trace(struct scn_rt *rt, const struct scn_step *st, struct scn_out *o);
+int scn_parse_log(struct scn_pctx *p, struct scn_step *st);
+int scn_check_log(struct scn_rt *rt, const struct scn_step *st, struct scn_out *o);
 int scn_parse_output(struct scn_pctx *p, struct scn_step *st);
 int scn_check_output(struct scn_rt *rt, const struct scn_step *st, struct scn_out *o);
 int scn_parse_status(struct scn_pctx *p, struct scn_step *st);
@@ -214,6 +219,8 @@ void scn_user_profile(struct scn_rt *rt, int s, int u, char *out, size_t cap);
 int scn_console_start(struct scn_rt *rt, int s, struct scn_out *o);
 void scn_console_stop(struct scn_rt *rt, int s);
 int scn_write_policy(struct scn_rt *rt, int s, struct scn_out *o);
+/* Mint (or, with rt->cards_dir, find) every declared card; their SHA-1s. */
+int scn_setup_cards(struct scn_rt *rt, struct scn_out *o);
 int scn_write_host_conf(struct scn_rt *rt, int s, struct scn_out *o);
 int scn_host_start(struct scn_rt *rt, int s, struct scn_out *o);
 void scn_sleep_ms(int ms);

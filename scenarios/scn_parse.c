@@ -35,6 +35,7 @@ static const struct scn_step_def step_defs[] = {
     {"store", true, scn_parse_store, scn_check_store},
     {"event", true, scn_parse_event, scn_check_event},
     {"trace", true, scn_parse_trace, scn_check_trace},
+    {"log", true, scn_parse_log, scn_check_log},
     {"output", true, scn_parse_output, scn_check_output},
     {"status", true, scn_parse_status, scn_check_status},
 };
@@ -654,7 +655,7 @@ static int parse_wait(struct scn_pctx *p, struct scn_step *st)
     if (!t || t->key[0]) return scn_perr(p, what);
     const struct scn_step_def *d = scn_step_find(t->text, true);
     if (!d || !strcmp(d->name, "status") || !strcmp(d->name, "output"))
-        return scn_perr_at(p, t->col, "cannot wait for '%s' (expected store, event or trace)", t->text);
+        return scn_perr_at(p, t->col, "cannot wait for '%s' (expected store, event, trace or log)", t->text);
     p->pos++;
     /* the inner parser stops at "within" */
     int within = -1;

@@ -303,7 +303,7 @@ static int card_hashes(struct scn_rt *rt, int i, struct scn_out *o)
     return 0;
 }
 
-static int setup_cards(struct scn_rt *rt, struct scn_out *o)
+int scn_setup_cards(struct scn_rt *rt, struct scn_out *o)
 {
     const struct scenario *sc = rt->sc;
     int first_minted = -1;
@@ -316,6 +316,10 @@ static int setup_cards(struct scn_rt *rt, struct scn_out *o)
             snprintf(rc->dir, sizeof rc->dir, "%s", cd->file);
             char *sl = strrchr(rc->dir, '/');
             if (sl) *sl = 0;
+        } else if (rt->cards_dir) {
+            /* minted once for all runs (the matrix): the same declaration */
+            snprintf(rc->dir, sizeof rc->dir, "%s/%s", rt->cards_dir, cd->name);
+            path_under(rc->conf, sizeof rc->conf, rc->dir, "card.conf");
         } else {
             snprintf(rc->dir, sizeof rc->dir, "%s/cards/%s", rt->root, cd->name);
             path_under(rc->conf, sizeof rc->conf, rc->dir, "card.conf");
@@ -430,10 +434,16 @@ int scn_write_host_conf(struct scn_rt *rt, int s, struct scn_out *o)
     char text[8192];
     size_t n = (size_t)snprintf(text, sizeof text,
                                 "# written by scardlab run for server %s\n[host]\nlisten=127.0.0.1:%d\n"
-                                "state_dir=%s\nauth=%s\n[policy]\nfEnableSmartCard=%d\n"
-                                "certprop_service=%s\ncertprop_policy=%s\n",
-                                sv->name, r->port, r->state, sv->auth == SCN_AUTH_TLS ? "tls" : "nla",
-                                r->enable_smartcard ? 1 : 0, svc_name(r->service), r->policy);
+                                "state_dir=%s\nauth=%s\n",
+                                sv->name, r->port, r->state, sv->auth == SCN_AUTH_TLS ? "tls" : "nla");
+    /* one certificate for many runs' hosts: an RSA key per host costs a
+     * CPU-bound fraction of a second and changes nothing a run judges */
+    if (rt->tls_dir)
+        n += (size_t)snprintf(text + n, sizeof text - n, "tls_cert=%s/server.crt\ntls_key=%s/server.key\n",
+                              rt->tls_dir, rt->tls_dir);
+    n += (size_t)snprintf(text + n, sizeof text - n,
+                          "[policy]\nfEnableSmartCard=%d\ncertprop_service=%s\ncertprop_policy=%s\n",
+                          r->enable_smartcard ? 1 : 0, svc_name(r->service), r->policy);
     for (int u = 0; u < sv->nusers && n < sizeof text; u++) {
         char prof[PATH_MAX];
         scn_user_profile(rt, s, u, prof, sizeof prof);
@@ -767,6 +777,8 @@ int scn_run(const struct scenario *sc, struct scn_run_opts *o, struct scn_result
     }
     rt->sc = sc;
     rt->res = r;
+    rt->cards_dir = o->cards_dir;
+    rt->tls_dir = o->tls_dir;
     if (o->exe) snprintf(rt->exe, sizeof rt->exe, "%s", o->exe);
     else {
         ssize_t n = readlink("/proc/self/exe", rt->exe, sizeof rt->exe - 1);
@@ -798,7 +810,7 @@ int scn_run(const struct scenario *sc, struct scn_run_opts *o, struct scn_result
     if (o->narrate) scn_report_begin(o->narrate, r);
     char detail[2048] = "";
     struct scn_out out = {detail, sizeof detail};
-    bool setup_ok = !setup_cards(rt, &out) && !setup_clients(rt, &out) && !setup_servers(rt, &out);
+    bool setup_ok = !scn_setup_cards(rt, &out) && !setup_clients(rt, &out) && !setup_servers(rt, &out);
     r->verdict = SCN_PASS;
     if (!setup_ok) {
         snprintf(r->error, sizeof r->error, "setup: %s", detail);

@@ -70,6 +70,7 @@ int scn_run_connect(struct scn_rt *rt, const struct scn_step *st, struct scn_out
     snprintf(sock, sizeof sock, "PCSCLITE_CSOCK_NAME=%s/run/pcscd/pcscd.comm", c->lab);
     snprintf(pw, sizeof pw, "SCL_SCN_PASSWORD=%s", r->password[st->user]);
     snprintf(out, sizeof out, "%s/connect-%d.log", c->dir, st->loc.line);
+    snprintf(c->connect_log, sizeof c->connect_log, "%s", out);
     const char *argv[SCN_MAX_ALLOW * 2 + 16];
     int n = 0;
     argv[n++] = rt->exe;

@@ -408,6 +408,84 @@ int scn_check_trace(struct scn_rt *rt, const struct scn_step *st, struct scn_out
     return judge_count(st, n, o, what);
 }
 
+/* ---- the machines' own logs ---- */
+
+/* log CLIENT|SERVER [USER] has|lacks "TEXT" [count N]
+ * CLIENT: its latest `scardlab connect` output; SERVER: the session host's
+ * log; SERVER USER: that user's certprop log (console, or current session). */
+int scn_parse_log(struct scn_pctx *p, struct scn_step *st)
+{
+    const struct scn_tok *t = scn_peek(p);
+    if (!t || t->key[0]) return scn_perr(p, "a client or server name");
+    for (int i = 0; i < p->sc->nclients; i++)
+        if (!strcmp(p->sc->clients[i].name, t->text)) st->client = i;
+    for (int i = 0; i < p->sc->nservers; i++)
+        if (!strcmp(p->sc->servers[i].name, t->text)) st->server = i;
+    if (st->client < 0 && st->server < 0)
+        return scn_perr_at(p, t->col, "undeclared client or server '%s'", t->text);
+    p->pos++;
+    const struct scn_tok *u = scn_peek(p);
+    bool verb = u && !u->key[0] && (!strcmp(u->text, "has") || !strcmp(u->text, "lacks"));
+    if (st->server >= 0 && u && !verb) {
+        if ((st->user = scn_user_ref(p, st->server)) < 0) return SCL_E_FORMAT;
+    } else if (st->server >= 0 && p->sc->servers[st->server].console >= 0)
+        return scn_perr_at(p, t->col, "server %s is a console: it has no host log (name a user for their certprop log)",
+                           t->text);
+    if (has_lacks(p, st)) return SCL_E_FORMAT;
+    if (!(t = scn_next(p, "text in quotes"))) return SCL_E_FORMAT;
+    snprintf(st->text, sizeof st->text, "%s", t->text);
+    if (!st->negate && scn_accept(p, "count") && scn_int_tok(p, "a count from 1 to 100000", 1, 100000, &st->count))
+        return SCL_E_FORMAT;
+    return SCL_OK;
+}
+
+/* Which file, and how to name it in the narration; false if none yet. */
+static bool log_path(struct scn_rt *rt, const struct scn_step *st, char *path, size_t cap, char *what, size_t wcap)
+{
+    if (st->client >= 0) {
+        snprintf(path, cap, "%s", rt->clients[st->client].connect_log);
+        snprintf(what, wcap, "client %s's connect log", rt->sc->clients[st->client].name);
+        return path[0] != 0;
+    }
+    const struct scn_server *sv = &rt->sc->servers[st->server];
+    const struct scn_rt_server *r = &rt->servers[st->server];
+    if (st->user < 0) {
+        snprintf(path, cap, "%s/host.log", r->dir);
+        snprintf(what, wcap, "the host log of %s", sv->name);
+    } else if (sv->console >= 0) {
+        snprintf(path, cap, "%s/%s.certprop.log", r->dir, sv->users[st->user].name);
+        snprintf(what, wcap, "%s's certprop log on %s", sv->users[st->user].name, sv->name);
+    } else {
+        snprintf(path, cap, "%s/users/%s/current/certprop.log", r->state, sv->users[st->user].name);
+        snprintf(what, wcap, "%s's certprop log in the current session on %s", sv->users[st->user].name, sv->name);
+    }
+    return true;
+}
+
+int scn_check_log(struct scn_rt *rt, const struct scn_step *st, struct scn_out *o)
+{
+    char path[PATH_MAX], what[SCN_TEXT_MAX + 300], first[200] = "";
+    if (!log_path(rt, st, path, sizeof path, what, sizeof what)) {
+        scn_say(o, "%s: the client has not connected yet", what);
+        return SCN_ERROR;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int n = 0;
+    /* no file yet (no session, nothing logged) holds no line */
+    if (access(path, F_OK) == 0 && scl_read_file(path, TEXT_MAX, &buf, &len, NULL)) {
+        scn_say(o, "cannot read %s", path);
+        return SCN_ERROR;
+    }
+    for (char *line = buf ? strtok((char *)buf, "\n") : NULL; line; line = strtok(NULL, "\n"))
+        if (strstr(line, st->text) && n++ == 0) snprintf(first, sizeof first, "%s", line);
+    free(buf);
+    if (first[0]) scn_say(o, "| %s\n", first);
+    size_t k = strlen(what);
+    snprintf(what + k, sizeof what - k, ": lines with \"%s\"", st->text);
+    return judge_count(st, n, o, what);
+}
+
 /* ---- the last command ---- */
 
 /* output contains|lacks|matches "TEXT" */

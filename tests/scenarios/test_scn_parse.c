@@ -184,7 +184,7 @@ START_TEST(test_expectation_written_as_step_gets_a_hint)
            "(expected insert, remove, connect, disconnect, service, policy, exec, certutil, sweep, run, wait)");
     ck_err("expect insert alice-card into laptop\n",
            "t.scn:11:8: unknown expectation 'insert' (it is a step: write 'step') "
-           "(expected store, event, trace, output, status)");
+           "(expected store, event, trace, log, output, status)");
 }
 END_TEST
 
@@ -235,7 +235,7 @@ START_TEST(test_bad_timeouts)
     ck_err("step wait event ts1 alice has cert_added within\n", want);
     ck_err("step wait event ts1 alice has cert_added\n",
            "t.scn:11:41: expected 'within DURATION' at the end of a wait");
-    ck_err("step wait status 0 within 5s\n", "t.scn:11:11: cannot wait for 'status' (expected store, event or trace)");
+    ck_err("step wait status 0 within 5s\n", "t.scn:11:11: cannot wait for 'status' (expected store, event, trace or log)");
     ck_err("step wait event ts1 alice has cert_added within 5s 6s\n",
            "t.scn:11:52: expected end of line, found '6s'");
 }
@@ -316,6 +316,28 @@ START_TEST(test_step_semantic_errors)
 }
 END_TEST
 
+START_TEST(test_log_expectation_parses_and_names_a_console_without_host_log)
+{
+    ck_assert_msg(parse_with("expect log laptop has \"smart cards not redirected\"\n"
+                             "expect log ts1 lacks \"certprop started\"\n"
+                             "step wait log ts1 alice has \"cert_added\" count 4 within 5s\n") == SCL_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(sc->nsteps, 3);
+    ck_assert_str_eq(sc->steps[0].def->name, "log");
+    ck_assert_int_eq(sc->steps[0].client, 0);
+    ck_assert_str_eq(sc->steps[0].text, "smart cards not redirected");
+    ck_assert(sc->steps[1].negate);
+    ck_assert_int_eq(sc->steps[1].server, 0);
+    ck_assert_int_lt(sc->steps[1].user, 0);
+    ck_assert_int_eq(sc->steps[2].user, 0);
+    ck_assert_int_eq(sc->steps[2].count, 4);
+    ck_err("expect log con has \"x\"\n",
+           "t.scn:11:12: server con is a console: it has no host log (name a user for their certprop log)");
+    ck_err("expect log nowhere has \"x\"\n", "t.scn:11:12: undeclared client or server 'nowhere'");
+    ck_err("expect log ts1 lacks \"x\" count 2\n", "t.scn:11:26: expected end of line, found 'count'");
+}
+END_TEST
+
 START_TEST(test_control_bytes_and_long_lines_are_refused)
 {
     ck_assert_int_ne(parse_raw("scenario \"x\"\nstep run tr\x01ue\n"), SCL_OK);
@@ -370,6 +392,7 @@ static Suite *parse_suite(void)
     tcase_add_test(tc, test_quotes_and_comments);
     tcase_add_test(tc, test_declaration_errors);
     tcase_add_test(tc, test_step_semantic_errors);
+    tcase_add_test(tc, test_log_expectation_parses_and_names_a_console_without_host_log);
     tcase_add_test(tc, test_control_bytes_and_long_lines_are_refused);
     tcase_add_test(tc, test_crlf_and_bom_are_accepted);
     tcase_add_test(tc, test_shipped_scenario_files_parse);
