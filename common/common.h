@@ -133,6 +133,10 @@ int scl_write_atomic(const char *path, const void *data, size_t len, mode_t mode
                      struct scl_err *e);
 /* Read a whole file of at most max bytes into a malloc'd buffer (NUL added). */
 int scl_read_file(const char *path, size_t max, uint8_t **out, size_t *len, struct scl_err *e);
+/* Same, with path relative to the open folder dirfd (or AT_FDCWD): a store
+ * of thousands of small files is read without walking its full path each time. */
+int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
+                     struct scl_err *e);
 /* mkdir -p with mode for every created component. */
 int scl_mkdirs(const char *path, mode_t mode, struct scl_err *e);
 

@@ -72,9 +72,15 @@ int scl_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 
 int scl_read_file(const char *path, size_t max, uint8_t **out, size_t *len, struct scl_err *e)
 {
+    return scl_read_file_at(AT_FDCWD, path, max, out, len, e);
+}
+
+int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
+                     struct scl_err *e)
+{
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
                         strerror(errno));

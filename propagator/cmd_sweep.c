@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "  --json FILE          one JSON object per finding (FILE - = stdout)\n"
             "  --apply              remove what matched, after writing the backup\n"
             "  --backup DIR         backup folder (default ./scardlab-sweep-backup-UTCTIME)\n"
-            "  --jobs N             worker threads (default: online CPUs)\n"
+            "  --jobs N             worker threads (default: online CPUs, twice that with --apply)\n"
             "  --quiet              no table and no progress line\n\n"
             "Exit status: 0 done, 1 some profile or certificate could not be handled, 2 usage.\n");
 }

@@ -162,6 +162,21 @@ int cs_store_delete(struct cs_store *st, const uint8_t sha1[20], struct scl_err 
  * it since; SCL_E_NOTFOUND when it is gone.  No fsync: a delete lost in a
  * crash leaves the certificate where it was. */
 int cs_store_delete_if_same(struct cs_store *st, const struct cs_element *el, struct scl_err *e);
+/* The same for many elements under one lock (a sweep deletes several per
+ * profile).  seen() gets each element's outcome in order, as the call above
+ * would return it, and returning false stops before the next one.  With
+ * keep, each file is moved (renamed) into keep->dirfd as keep->prefix + its
+ * thumbprint instead of unlinked; where that folder is on another file
+ * system the file is unlinked.  Fails, touching nothing, only when the
+ * store cannot be locked or opened. */
+typedef bool (*cs_delete_seen)(void *ctx, size_t i, int rc, const struct scl_err *e);
+struct cs_keep {
+    int dirfd;
+    const char *prefix;
+};
+int cs_store_delete_each_if_same(struct cs_store *st, const struct cs_element *const *els,
+                                 size_t n, const struct cs_keep *keep, cs_delete_seen seen,
+                                 void *ctx, struct scl_err *e);
 /* Restore: write el->raw (which must be set) verbatim under the store lock,
  * unless a readable element of the same certificate is there (then CS_KEPT,
  * untouched; an unreadable file in its place is CS_REPLACED).  The

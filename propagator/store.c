@@ -311,14 +311,41 @@ int cs_store_delete(struct cs_store *st, const uint8_t sha1[20], struct scl_err 
     return rc;
 }
 
+/* The store's folder, open for the *at() calls of one locked operation. */
+static int open_dir(const struct cs_store *st, int *dfd, struct scl_err *e)
+{
+    *dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*dfd < 0)
+        return scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", st->dir,
+                        strerror(errno));
+    return SCL_OK;
+}
+
+/* Read one element file by name; errors name it by its full path. */
+static int read_element_at(const struct cs_store *st, int dfd, const char *name,
+                           struct cs_element *el, struct scl_err *e)
+{
+    uint8_t *buf;
+    size_t len;
+    struct scl_err re = {0};
+    int rc = scl_read_file_at(dfd, name, ELEMENT_FILE_MAX, &buf, &len, &re);
+    if (rc)
+        return scl_errf(e, rc, "%s/%s", st->dir, re.msg); /* re.msg starts with name */
+    rc = cs_element_decode(buf, len, el, e);
+    free(buf);
+    return rc ? scl_err_wrap(e, "%s/%s", st->dir, name) : SCL_OK;
+}
+
 /* Are the file's bytes still what the caller read (el->raw, else el encoded)? */
-static int file_is(const char *path, const struct cs_element *el, bool *same, struct scl_err *e)
+static int file_is(const struct cs_store *st, int dfd, const char *name,
+                   const struct cs_element *el, bool *same, struct scl_err *e)
 {
     uint8_t *have, *enc = NULL;
     size_t hn, wn = el->raw_len;
-    int rc = scl_read_file(path, ELEMENT_FILE_MAX, &have, &hn, e);
+    struct scl_err re = {0};
+    int rc = scl_read_file_at(dfd, name, ELEMENT_FILE_MAX, &have, &hn, &re);
     if (rc)
-        return rc;
+        return scl_errf(e, rc, "%s/%s", st->dir, re.msg);
     const uint8_t *want = el->raw;
     if (!want) {
         rc = cs_element_encode(el, &enc, &wn, e);
@@ -330,25 +357,89 @@ static int file_is(const char *path, const struct cs_element *el, bool *same, st
     return rc;
 }
 
-int cs_store_delete_if_same(struct cs_store *st, const struct cs_element *el, struct scl_err *e)
+/* Take the file out of the store: moved into keep when given (a rename frees
+ * no blocks, so it costs no discard on file systems mounted with one), else
+ * unlinked. */
+static int remove_file(int dfd, const char *name, const struct cs_keep *keep)
 {
-    char path[STORE_PATH_MAX + 48];
-    element_path(st, el->sha1, path, sizeof path);
+    if (keep) {
+        char kept[256 + 41];
+        snprintf(kept, sizeof kept, "%s%s", keep->prefix, name);
+        if (renameat(dfd, name, keep->dirfd, kept) == 0)
+            return 0;
+        if (errno != EXDEV)
+            return -1;
+    }
+    return unlinkat(dfd, name, 0);
+}
+
+/* One compare-and-delete inside an already locked, already open store. */
+static int delete_one_if_same(const struct cs_store *st, int dfd, const struct cs_element *el,
+                              const struct cs_keep *keep, struct scl_err *e)
+{
+    char name[41];
+    scl_hex_encode(el->sha1, 20, name, true);
+    bool same = false;
+    int rc = file_is(st, dfd, name, el, &same, e);
+    if (!rc && !same)
+        rc = scl_errf(e, SCL_E_STATE, "%s/%s: rewritten since it was read; not deleted", st->dir,
+                      name);
+    if (!rc && remove_file(dfd, name, keep) != 0)
+        rc = scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s/%s: %s", st->dir, name,
+                      strerror(errno));
+    return rc;
+}
+
+int cs_store_delete_each_if_same(struct cs_store *st, const struct cs_element *const *els,
+                                 size_t n, const struct cs_keep *keep, cs_delete_seen seen,
+                                 void *ctx, struct scl_err *e)
+{
     if (!st->exists)
-        return scl_errf(e, SCL_E_NOTFOUND, "%s: no such element", path);
-    int fd;
-    int rc = lock_store(st, LOCK_EX, &fd, e);
+        return scl_errf(e, SCL_E_NOTFOUND, "%s: no such store folder", st->dir);
+    int lock, dfd;
+    int rc = lock_store(st, LOCK_EX, &lock, e);
     if (rc)
         return rc;
-    bool same = false;
-    rc = file_is(path, el, &same, e);
-    if (!rc && !same)
-        rc = scl_errf(e, SCL_E_STATE, "%s: rewritten since it was read; not deleted", path);
-    if (!rc && unlink(path) != 0)
-        rc = scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
-                      strerror(errno));
-    unlock_store(fd);
-    return rc;
+    if ((rc = open_dir(st, &dfd, e))) {
+        unlock_store(lock);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct scl_err one = {0};
+        int orc = delete_one_if_same(st, dfd, els[i], keep, &one);
+        if (!seen(ctx, i, orc, &one))
+            break;
+    }
+    close(dfd);
+    unlock_store(lock);
+    return SCL_OK;
+}
+
+struct single_delete {
+    int rc;
+    struct scl_err *e;
+};
+
+static bool note_single(void *ctx, size_t i, int rc, const struct scl_err *one)
+{
+    struct single_delete *sd = ctx;
+    (void)i;
+    sd->rc = rc;
+    if (rc)
+        *sd->e = *one;
+    return true;
+}
+
+int cs_store_delete_if_same(struct cs_store *st, const struct cs_element *el, struct scl_err *e)
+{
+    if (!st->exists) {
+        char path[STORE_PATH_MAX + 48];
+        element_path(st, el->sha1, path, sizeof path);
+        return scl_errf(e, SCL_E_NOTFOUND, "%s: no such element", path);
+    }
+    struct single_delete sd = {.rc = SCL_OK, .e = e};
+    int rc = cs_store_delete_each_if_same(st, &el, 1, NULL, note_single, &sd, e);
+    return rc ? rc : sd.rc;
 }
 
 int cs_store_add_raw(struct cs_store *st, const struct cs_element *el,
@@ -420,13 +511,18 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-static int read_names(const char *dir, char ***names, size_t *n, struct scl_err *e)
+static int read_names(const char *dir, int dfd, char ***names, size_t *n, struct scl_err *e)
 {
     *names = NULL;
     *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return scl_errf(e, SCL_E_IO, "%s: %s", dir, strerror(errno));
+    int own = dup(dfd); /* closedir closes it; dfd stays open for the reads */
+    DIR *d = own < 0 ? NULL : fdopendir(own);
+    if (!d) {
+        int err = errno;
+        if (own >= 0)
+            close(own);
+        return scl_errf(e, SCL_E_IO, "%s: %s", dir, strerror(err));
+    }
     struct dirent *de;
     int rc = SCL_OK;
     while (!rc && (de = readdir(d))) {
@@ -454,24 +550,22 @@ static bool name_is_sha1(const char *name, uint8_t sha1[20])
 }
 
 /* Read one file into the listing, or describe why it was skipped. */
-static int list_one(const struct cs_store *st, const char *name, struct cs_listing *l,
+static int list_one(const struct cs_store *st, int dfd, const char *name, struct cs_listing *l,
                     struct scl_err *e)
 {
     uint8_t named[20];
     if (!name_is_sha1(name, named))
         return add_warning(l, e, "%s/%s: name is not a SHA-1; skipped", st->dir, name);
-    char path[STORE_PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/%s", st->dir, name);
     struct cs_element el;
     struct scl_err re = {0};
-    if (read_element(path, &el, &re))
+    if (read_element_at(st, dfd, name, &el, &re))
         return add_warning(l, e, "%s; skipped", re.msg);
     if (memcmp(el.sha1, named, 20)) {
         char hex[41];
         scl_hex_encode(el.sha1, 20, hex, true);
         cs_element_free(&el);
-        return add_warning(l, e, "%s: certificate's SHA-1 is %s, not its file name; skipped", path,
-                           hex);
+        return add_warning(l, e, "%s/%s: certificate's SHA-1 is %s, not its file name; skipped",
+                           st->dir, name, hex);
     }
     struct cs_element *ne = realloc(l->elements, (l->n + 1) * sizeof *ne);
     if (!ne) {
@@ -490,15 +584,20 @@ int cs_store_list(struct cs_store *st, struct cs_listing *out, struct scl_err *e
     st->exists = stat(st->dir, &sb) == 0 && S_ISDIR(sb.st_mode);
     if (!st->exists)
         return SCL_OK; /* a store nobody wrote to yet is empty */
-    int fd;
+    int fd, dfd;
     int rc = lock_store(st, LOCK_SH, &fd, e);
     if (rc)
         return rc;
-    char **names;
-    size_t nnames;
-    rc = read_names(st->dir, &names, &nnames, e);
+    if ((rc = open_dir(st, &dfd, e))) {
+        unlock_store(fd);
+        return rc == SCL_E_NOTFOUND ? SCL_OK : rc; /* removed since the stat: empty */
+    }
+    char **names = NULL;
+    size_t nnames = 0;
+    rc = read_names(st->dir, dfd, &names, &nnames, e);
     for (size_t i = 0; !rc && i < nnames; i++)
-        rc = list_one(st, names[i], out, e);
+        rc = list_one(st, dfd, names[i], out, e);
+    close(dfd);
     unlock_store(fd);
     free_names(names, nnames);
     if (rc)

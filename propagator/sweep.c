@@ -168,31 +168,45 @@ static void pending_free(struct pending *pd)
     free(pd->sel);
 }
 
+struct delete_ctx {
+    struct pool *pl;
+    struct pending *pd;
+};
+
+/* Each element's outcome: a finding removed, or a problem saying why not. */
+static bool note_delete(void *ctx, size_t i, int rc, const struct scl_err *e)
+{
+    struct delete_ctx *dc = ctx;
+    const struct sw_profile *p = &dc->pl->profiles[dc->pd->idx];
+    struct profile_out *po = &dc->pl->outs[dc->pd->idx];
+    if (rc == SCL_E_STATE) {
+        add_problem(po, "%s: %s; left in the store (the backup holds the version listed)",
+                    p->path, e->msg);
+        return true;
+    }
+    if (rc && rc != SCL_E_NOTFOUND) {
+        add_problem(po, "%s: delete failed (the backup has it): %s", p->path, e->msg);
+        return true;
+    }
+    po->f[dc->pd->first + i].removed = true;
+    po->removed++;
+    char hex[41];
+    scl_hex_encode(dc->pd->sel[i]->sha1, 20, hex, true);
+    return !stop_at(dc->pl, SW_AT_DELETED, hex);
+}
+
 /* Only a synced backup lets the deletes happen, and each delete only takes
  * the exact bytes that went into the backup. */
 static void delete_pending(struct pool *pl, struct pending *pd)
 {
-    const struct sw_profile *p = &pl->profiles[pd->idx];
-    struct profile_out *po = &pl->outs[pd->idx];
-    for (size_t i = 0; i < pd->nsel; i++) {
-        struct scl_err e = {0};
-        int rc = cs_store_delete_if_same(pd->st, pd->sel[i], &e);
-        if (rc == SCL_E_STATE) {
-            add_problem(po, "%s: %s; left in the store (the backup holds the version listed)",
-                        p->path, e.msg);
-            continue;
-        }
-        if (rc && rc != SCL_E_NOTFOUND) {
-            add_problem(po, "%s: delete failed (the backup has it): %s", p->path, e.msg);
-            continue;
-        }
-        po->f[pd->first + i].removed = true;
-        po->removed++;
-        char hex[41];
-        scl_hex_encode(pd->sel[i]->sha1, 20, hex, true);
-        if (stop_at(pl, SW_AT_DELETED, hex))
-            return;
-    }
+    struct delete_ctx dc = {.pl = pl, .pd = pd};
+    struct scl_err e = {0};
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%06zu-", pd->idx + 1); /* the .sst's seq */
+    struct cs_keep keep = {.dirfd = sw_backup_removed_dir(pl->bk), .prefix = prefix};
+    if (cs_store_delete_each_if_same(pd->st, pd->sel, pd->nsel, &keep, note_delete, &dc, &e))
+        add_problem(&pl->outs[pd->idx], "%s: nothing removed (the backup has it all): %s",
+                    pl->profiles[pd->idx].path, e.msg);
 }
 
 /* One sync for the whole batch's backups, then its deletes. */
@@ -312,7 +326,13 @@ static void *worker(void *arg)
 static unsigned pick_jobs(const struct sw_opts *o, size_t n)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned j = o->jobs ? o->jobs : (cpus > 0 ? (unsigned)cpus : 1);
+    unsigned j = cpus > 0 ? (unsigned)cpus : 1;
+    /* --apply waits on syncfs and on the unlinks' journal commits (with
+     * discard); twice the workers keeps the CPUs busy meanwhile. */
+    if (o->apply)
+        j *= 2;
+    if (o->jobs)
+        j = o->jobs;
     if (j > MAX_JOBS)
         j = MAX_JOBS;
     if (j > n)

@@ -15,10 +15,12 @@
 
 #define MANIFEST_NAME "manifest.jsonl"
 #define SST_DIR "sst"
+#define REMOVED_DIR "removed"
 
 struct sw_backup {
     char dir[SW_PATH_MAX];
-    int fd; /* the manifest, O_APPEND */
+    int fd;         /* the manifest, O_APPEND */
+    int removed_fd; /* the folder removed element files are moved into */
     pthread_mutex_t mu;
 };
 
@@ -49,10 +51,13 @@ static int write_all(int fd, const char *path, const void *p, size_t len, struct
 int sw_backup_open(const char *dir, struct sw_backup **b, struct scl_err *e)
 {
     *b = NULL;
-    char sst[SW_PATH_MAX + 16], man[SW_PATH_MAX + 32];
+    char sst[SW_PATH_MAX + 16], man[SW_PATH_MAX + 32], removed[SW_PATH_MAX + 16];
     snprintf(sst, sizeof sst, "%s/" SST_DIR, dir);
     snprintf(man, sizeof man, "%s/" MANIFEST_NAME, dir);
+    snprintf(removed, sizeof removed, "%s/" REMOVED_DIR, dir);
     int rc = scl_mkdirs(sst, 0700, e);
+    if (!rc)
+        rc = scl_mkdirs(removed, 0700, e);
     if (rc)
         return rc;
     int fd = open(man, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
@@ -67,9 +72,12 @@ int sw_backup_open(const char *dir, struct sw_backup **b, struct scl_err *e)
     }
     snprintf(bk->dir, sizeof bk->dir, "%s", dir);
     bk->fd = fd;
+    bk->removed_fd = open(removed, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     pthread_mutex_init(&bk->mu, NULL);
     static const char head[] = "{\"format\":\"scardlab-sweep-backup\",\"version\":1}\n";
-    rc = write_all(fd, man, head, strlen(head), e);
+    rc = bk->removed_fd < 0 ? scl_errf(e, SCL_E_IO, "%s: %s", removed, strerror(errno)) : SCL_OK;
+    if (!rc)
+        rc = write_all(fd, man, head, strlen(head), e);
     if (!rc && fdatasync(fd) != 0)
         rc = scl_errf(e, SCL_E_IO, "%s: fdatasync: %s", man, strerror(errno));
     if (!rc)
@@ -87,6 +95,8 @@ void sw_backup_close(struct sw_backup *b)
     if (!b)
         return;
     close(b->fd);
+    if (b->removed_fd >= 0)
+        close(b->removed_fd);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }
@@ -212,3 +222,5 @@ int sw_backup_sync(struct sw_backup *b, struct scl_err *e)
         return scl_errf(e, SCL_E_IO, "%s: syncfs: %s", b->dir, strerror(errno));
     return SCL_OK;
 }
+
+int sw_backup_removed_dir(const struct sw_backup *b) { return b->removed_fd; }

@@ -117,10 +117,13 @@ int sw_backup_profile(struct sw_backup *b, size_t seq, const struct sw_profile *
                       const struct cs_element *const *els, size_t n, struct scl_err *e);
 /* Make everything written to the backup so far durable (one syncfs). */
 int sw_backup_sync(struct sw_backup *b, struct scl_err *e);
+/* The backup's removed/ folder: the deletes move element files there (as
+ * seq-thumbprint) instead of unlinking them, when it is on their file system. */
+int sw_backup_removed_dir(const struct sw_backup *b);
 
 /* ---- apply batches and the test seam (sweep.c) ---- */
 
-#define SW_BATCH_PROFILES 64 /* profiles with findings per sync, per worker */
+#define SW_BATCH_PROFILES 256 /* profiles with findings per sync, per worker */
 
 /* The points between the steps of an apply batch, in order. */
 enum sw_phase {

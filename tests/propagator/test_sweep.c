@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <glob.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,6 +537,96 @@ START_TEST(test_apply_removes_exactly_findings_then_restore_is_byte_identical_an
 }
 END_TEST
 
+/* Files in removed/ whose name ends with -thumb and whose bytes are want. */
+static size_t kept_copies(const char *backup, const char *thumb, const uint8_t *want, size_t n)
+{
+    char pat[700];
+    snprintf(pat, sizeof pat, "%s/removed/*-%s", backup, thumb);
+    glob_t g;
+    size_t same = 0;
+    if (glob(pat, 0, NULL, &g) != 0)
+        return 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        size_t len;
+        uint8_t *b = read_all(g.gl_pathv[i], &len);
+        same += len == n && !memcmp(b, want, n);
+        free(b);
+    }
+    globfree(&g);
+    return same;
+}
+
+static size_t count_files(const char *dir)
+{
+    char pat[700];
+    snprintf(pat, sizeof pat, "%s/*", dir);
+    glob_t g;
+    size_t n = glob(pat, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
+    globfree(&g);
+    return n;
+}
+
+START_TEST(test_apply_moves_each_removed_file_into_the_backup_byte_identical)
+{
+    make_fleet();
+    struct snapshot snap;
+    take_snapshot(&snap);
+    char backup[400], removed[420];
+    snprintf(backup, sizeof backup, "%s/backup", tmp);
+    snprintf(removed, sizeof removed, "%s/removed", backup);
+    struct sw_opts o;
+    opts(&o);
+    o.apply = true;
+    o.backup_dir = backup;
+    struct sw_result r;
+    sweep(&o, &r);
+    ck_assert_uint_eq(r.removed, 12);
+    sw_result_free(&r);
+    ck_assert_uint_eq(count_files(removed), 12);
+    for (size_t i = 0; i < nplaced; i++)
+        if (expected[placed[i].role])
+            ck_assert_uint_ge(kept_copies(backup, placed[i].thumb, snap.b[i], snap.n[i]), 1);
+    free_snapshot(&snap);
+}
+END_TEST
+
+/* A backup on another file system cannot take the files by rename: they
+ * are unlinked, and the .sst files still hold them. */
+START_TEST(test_apply_with_backup_on_another_file_system_unlinks)
+{
+    struct stat a, b;
+    if (stat("/dev/shm", &b) != 0 || stat(tmp, &a) != 0 || a.st_dev == b.st_dev)
+        return; /* no second file system here: nothing to prove */
+    make_fleet();
+    struct snapshot snap;
+    take_snapshot(&snap);
+    char backup[] = "/dev/shm/scl-test-sweep-backup-XXXXXX", removed[80];
+    ck_assert_ptr_nonnull(mkdtemp(backup));
+    snprintf(removed, sizeof removed, "%s/removed", backup);
+    char inner[80];
+    snprintf(inner, sizeof inner, "%s/b", backup);
+    struct sw_opts o;
+    opts(&o);
+    o.apply = true;
+    o.backup_dir = inner;
+    struct sw_result r;
+    sweep(&o, &r);
+    ck_assert_uint_eq(r.removed, 12);
+    ck_assert_uint_eq(r.nproblems, 0);
+    sw_result_free(&r);
+    snprintf(removed, sizeof removed, "%s/removed", inner);
+    ck_assert_uint_eq(count_files(removed), 0);
+    struct sw_restore_result rr;
+    struct scl_err e = {0};
+    ck_assert_int_eq(sw_restore(inner, &rr, &e), SCL_OK);
+    ck_assert_uint_eq(rr.restored, 12);
+    sw_restore_result_free(&rr);
+    check_snapshot(&snap);
+    free_snapshot(&snap);
+    sh("rm -rf '%s'", backup);
+}
+END_TEST
+
 START_TEST(test_apply_refuses_a_backup_folder_already_used)
 {
     make_fleet();
@@ -924,6 +1015,8 @@ static Suite *suite(void)
     tcase_add_test(t, test_rule_propagated_only_leaves_foreign_alone);
     tcase_add_test(t, test_filters_issuer_subject_and_age);
     tcase_add_test(t, test_apply_removes_exactly_findings_then_restore_is_byte_identical_and_idempotent);
+    tcase_add_test(t, test_apply_moves_each_removed_file_into_the_backup_byte_identical);
+    tcase_add_test(t, test_apply_with_backup_on_another_file_system_unlinks);
     tcase_add_test(t, test_apply_refuses_a_backup_folder_already_used);
     tcase_add_test(t, test_crash_between_backup_and_delete_loses_nothing);
     tcase_add_test(t, test_corrupt_and_broken_profiles_are_reported_and_skipped);
