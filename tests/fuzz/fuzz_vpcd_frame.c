@@ -6,59 +6,24 @@
  * frame of the right size for what was asked.  Not for APDU semantics
  * (fuzz_apdu) nor for the socket loop around it.
  */
+#include "fuzz_card.h"
 #include "vpcd_frame.h"
 
 #include <openssl/err.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static EVP_PKEY *keys[VC_NSLOTS];
-static uint8_t fake_cert[600]; /* the card wraps certificate bytes unread */
-
-/* Keys are minted once: a card per input only takes references. */
+/* Keys are minted once: a card per input only takes references.  9A
+ * RSA-2048 and 9C P-256; 9D and 9E absent. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc, (void)argv;
-    keys[VC_SLOT_9A] = EVP_RSA_gen(2048);
-    keys[VC_SLOT_9C] = EVP_EC_gen("P-256");
-    if (!keys[VC_SLOT_9A] || !keys[VC_SLOT_9C]) abort();
-    for (size_t i = 0; i < sizeof fake_cert; i++)
-        fake_cert[i] = (uint8_t)(i * 31);
-    return 0;
-}
-
-/* 9A RSA-2048 and 9C P-256; 9D and 9E absent. */
-static struct vc_card *card_make(void)
-{
     static const enum vc_alg algs[VC_NSLOTS] = {VC_ALG_RSA2048, VC_ALG_P256};
-    struct vc_card_spec spec = {0};
-    memset(spec.guid, 0x42, sizeof spec.guid);
-    memset(spec.fascn, 0xD4, sizeof spec.fascn);
-    strcpy(spec.pin, "123456");
-    strcpy(spec.puk, "12345678");
-    spec.pin_tries = 3;
-    spec.puk_tries = 3;
-    for (int i = 0; i < VC_NSLOTS; i++) {
-        if (!keys[i]) continue;
-        struct vc_slot *s = &spec.slots[i];
-        s->present = true;
-        s->alg = algs[i];
-        s->cert_len = sizeof fake_cert;
-        s->cert_der = malloc(s->cert_len);
-        if (!s->cert_der) abort();
-        memcpy(s->cert_der, fake_cert, s->cert_len);
-        EVP_PKEY_up_ref(keys[i]);
-        s->key = keys[i];
-    }
-    struct vc_card *card = vc_card_new(&spec);
-    if (!card) abort();
-    return card;
+    (void)argc, (void)argv;
+    fuzz_card_keys(algs);
+    return 0;
 }
 
 /* The reply must be exactly one frame: a length that covers the rest, and a
@@ -80,7 +45,7 @@ static void check_reply(const struct vc_vpcd_frame *f, const struct wcur *w)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct vc_card *card = card_make();
+    struct vc_card *card = fuzz_card_new(600, 0);
     struct cur c;
     cur_init(&c, data, size);
     while (cur_left(&c)) {
