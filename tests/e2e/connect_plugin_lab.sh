@@ -10,11 +10,7 @@ HARNESS=${SCL_BUILD:?}/bin/plugin_harness
 [ -x "$HARNESS" ] || fail "plugin_harness not built ($HARNESS)"
 
 lab="$E2E_TMP/lab"
-lab_up "$lab"
-mint "$E2E_TMP/card" "Alice Smith"
-"$SCARDLAB" card insert --lab "$lab" --slot 0 "$E2E_TMP/card/card.conf" >/dev/null ||
-    fail "card insert should succeed"
-export PCSCLITE_CSOCK_NAME="$lab/run/pcscd/pcscd.comm"
+lab_with_card "$lab" "Alice Smith"
 
 note "no policy: both readers listed, the card answers, every call traced"
 trace="$E2E_TMP/trace.jsonl"

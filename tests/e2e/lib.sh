@@ -62,6 +62,16 @@ mint() {
     [ -f "$out/card.conf" ] || fail "pki mint should write $out/card.conf"
 }
 
+# lab_with_card DIR HOLDER: a lab with a freshly minted card (in
+# $E2E_TMP/card) in slot 0, and PC/SC clients of this script pointed at it.
+lab_with_card() {
+    lab_up "$1"
+    mint "$E2E_TMP/card" "$2"
+    "$SCARDLAB" card insert --lab "$1" --slot 0 "$E2E_TMP/card/card.conf" >/dev/null ||
+        fail "card insert should succeed"
+    export PCSCLITE_CSOCK_NAME="$1/run/pcscd/pcscd.comm"
+}
+
 # expect_contains TEXT NEEDLE WHAT
 expect_contains() {
     grep -qF -- "$2" <<<"$1" || { echo "$1" >&2; fail "$3: expected to find '$2' (output above)"; }

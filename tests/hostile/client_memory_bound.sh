@@ -14,11 +14,7 @@ HOSTILE=${SCL_BUILD:?}/bin/plugin_hostile
 [ -x "$HOSTILE" ] || fail "plugin_hostile not built ($HOSTILE)"
 ROUNDS=${MEMORY_ROUNDS:-2000} BOUND_KIB=2048
 lab="$E2E_TMP/lab"
-lab_up "$lab"
-mint "$E2E_TMP/card" "Mallory Memory"
-"$SCARDLAB" card insert --lab "$lab" --slot 0 "$E2E_TMP/card/card.conf" >/dev/null ||
-    fail "card insert should succeed"
-export PCSCLITE_CSOCK_NAME="$lab/run/pcscd/pcscd.comm"
+lab_with_card "$lab" "Mallory Memory"
 # ASan builds: freed blocks go back at once (no quarantine to fill), so RSS
 # measures what is held; LeakSanitizer stays on.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=0"

@@ -10,11 +10,7 @@ e2e_init pcscd
 HOSTILE=${SCL_BUILD:?}/bin/plugin_hostile
 [ -x "$HOSTILE" ] || fail "plugin_hostile not built ($HOSTILE)"
 lab="$E2E_TMP/lab"
-lab_up "$lab"
-mint "$E2E_TMP/card" "Mallory Server"
-"$SCARDLAB" card insert --lab "$lab" --slot 0 "$E2E_TMP/card/card.conf" >/dev/null ||
-    fail "card insert should succeed"
-export PCSCLITE_CSOCK_NAME="$lab/run/pcscd/pcscd.comm"
+lab_with_card "$lab" "Mallory Server"
 
 run_hostile() {
     local what=$1 rc=0; shift
