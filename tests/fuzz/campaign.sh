@@ -97,6 +97,7 @@ run_target() {
   exec 3<>"$fifo"
   children_cpu "$meta/$name.times"
   local ms0=$MS
+  rm -f "$meta/$name.stop"
   "${cmd[@]}" >"$log" 2>&1 &
   local pid=$! stopped=0
   echo "$pid" >"$meta/$name.pid"
@@ -112,6 +113,8 @@ run_target() {
   done
   wait "$pid"
   local rc=$?
+  # stopped with the whole campaign (stop_all): libFuzzer's SIGINT exit, no finding
+  [ -f "$meta/$name.stop" ] && stopped=1 && rm -f "$meta/$name.stop"
   exec 3>&-
   rm -f "$fifo" "$meta/$name.pid"
   children_cpu "$meta/$name.times"
@@ -210,7 +213,7 @@ fi
 stop_all() {
   local p
   for p in "$meta"/*.pid; do
-    [ -f "$p" ] && kill -INT "$(cat "$p")" 2>/dev/null
+    [ -f "$p" ] && touch "${p%.pid}.stop" && kill -INT "$(cat "$p")" 2>/dev/null
   done
 }
 stopping=0
