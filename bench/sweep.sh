@@ -93,6 +93,10 @@ Speed-up over the certutil loop: ${speed_dry}x (dry run, which does the same rea
 matching), ${speed_apply}x (--apply, which also writes a .sst backup per profile, syncs
 them once per batch of up to 256 profiles per worker, then compare-and-deletes, moving each
 removed file into the backup's removed/ folder).
+
+Verdict (issue 6: under 5 s and at least 20x the certutil loop): --apply
+$(awk -v a="$a" -v x="$speed_apply" 'BEGIN { ok = a / 1e9 < 5 && x >= 20; printf "%s (%.1f s, %sx)", ok ? "**met**" : "**missed**", a / 1e9, x }').
 EOF
+cat "$SRC/bench/sweep-notes.md" >>"$OUT"
 echo "== wrote $OUT"
 cat "$OUT"
