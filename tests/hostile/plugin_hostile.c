@@ -15,6 +15,7 @@
  * K KiB (default 2048) or more between round N/10 and round N.
  */
 #include "rdp_channel.h"
+#include "smartcard_device.h"
 
 #include <freerdp/addin.h>
 #include <freerdp/channels/rdpdr.h>
@@ -30,8 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t cap,
-                          struct scl_err *e);
 
 #define HOSTILE_WAIT_S 20 /* an IRP not completed by then is a hang */
 
@@ -44,13 +43,6 @@ static uint32_t next_id = 1;
 static int failures;
 /* With --reader-allow: a reader the policy hides; no completion may name it. */
 static const char *denied;
-
-static UINT hostile_register(DEVMAN *devman, DEVICE *d)
-{
-    (void)devman;
-    device = d;
-    return CHANNEL_RC_OK;
-}
 
 static UINT hostile_complete(IRP *irp)
 {
@@ -544,19 +536,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--memory-bound-kib"))
             bound_kib = strtoul(argv[i + 1], NULL, 10);
     }
-    char path[PATH_MAX];
-    if (rc_client_load_plugin(&o, path, sizeof path, &e)) {
-        fprintf(stderr, "plugin_hostile: %s\n", e.msg);
+    if (!(device = test_smartcard_device(&o, "plugin_hostile")))
         return 2;
-    }
-    PDEVICE_SERVICE_ENTRY entry = (PDEVICE_SERVICE_ENTRY)freerdp_load_channel_addin_entry(
-        "smartcard", NULL, "DeviceServiceEntry", 0);
-    RDPDR_DEVICE dev = {.Type = RDPDR_DTYP_SMARTCARD};
-    DEVICE_SERVICE_ENTRY_POINTS ep = {.RegisterDevice = hostile_register, .device = &dev};
-    if (!entry || entry(&ep) != CHANNEL_RC_OK || !device) {
-        fprintf(stderr, "plugin_hostile: smartcard device did not load\n");
-        return 2;
-    }
 
     struct esc_context ctx;
     if (memory_rounds) {

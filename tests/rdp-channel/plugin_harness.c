@@ -8,6 +8,7 @@
  *                       [--connect READER]
  */
 #include "rdp_channel.h"
+#include "smartcard_device.h"
 
 #include <freerdp/addin.h>
 #include <freerdp/channels/rdpdr.h>
@@ -21,21 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t cap,
-                          struct scl_err *e);
 
 static DEVICE *device;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static IRP *done;
 static uint32_t next_id = 1;
-
-static UINT harness_register(DEVMAN *devman, DEVICE *d)
-{
-    (void)devman;
-    device = d;
-    return CHANNEL_RC_OK;
-}
 
 static UINT harness_complete(IRP *irp)
 {
@@ -202,20 +194,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--connect"))
             connect = argv[i + 1];
     }
-    char path[PATH_MAX];
-    if (rc_client_load_plugin(&o, path, sizeof path, &e)) {
-        fprintf(stderr, "harness: %s\n", e.msg);
+    if (!(device = test_smartcard_device(&o, "harness")))
         return 2;
-    }
-    /* What devman does: the provider answers for "smartcard". */
-    PDEVICE_SERVICE_ENTRY entry = (PDEVICE_SERVICE_ENTRY)freerdp_load_channel_addin_entry(
-        "smartcard", NULL, "DeviceServiceEntry", 0);
-    RDPDR_DEVICE dev = {.Type = RDPDR_DTYP_SMARTCARD};
-    DEVICE_SERVICE_ENTRY_POINTS ep = {.RegisterDevice = harness_register, .device = &dev};
-    if (!entry || entry(&ep) != CHANNEL_RC_OK || !device) {
-        fprintf(stderr, "harness: smartcard device did not load\n");
-        return 2;
-    }
     struct esc_msg c = {.ioctl = SCARD_IOCTL_ESTABLISHCONTEXT,
                         .type = ESC_T_ESTABLISH_CONTEXT_CALL},
                    r;
