@@ -488,6 +488,59 @@ int scn_check_log(struct scn_rt *rt, const struct scn_step *st, struct scn_out *
 
 /* ---- the last command ---- */
 
+/* glibc's regcomp copies the tree of a repeated group for every bound it
+ * expands, so stacked repetitions ("a+++...", "((a+)+)+", "a{99}{99}")
+ * make it allocate without bound: a hostile scenario file could exhaust
+ * memory before any step runs.  POSIX leaves adjacent duplication symbols
+ * undefined anyway; refuse them, bounds over 32, and repeated groups nested
+ * deeper than 2 (false, and why, when the pattern is refused). */
+#define RE_BOUND_MAX 32
+#define RE_REPEAT_DEPTH_MAX 2
+static bool regex_is_tame(const char *re, char *why, size_t cap)
+{
+    int depth = 0, repeats[64] = {0}; /* repeated groups inside each open paren */
+    int last_repeats = 0;             /* of the group just closed, or 0 */
+    bool after_dup = false;
+    for (const char *c = re; *c; c++) {
+        bool dup = *c == '*' || *c == '+' || *c == '?' || *c == '{';
+        if (*c == '\\' && c[1]) {
+            c++;
+        } else if (*c == '[') { /* a bracket expression is one atom: skip it */
+            const char *e = c + 1 + (c[1] == '^');
+            if (*e == ']') e++;
+            while (*e && *e != ']') e++;
+            if (!*e) break; /* regcomp reports the missing ] */
+            c = e;
+        } else if (dup) {
+            if (after_dup) return snprintf(why, cap, "a repetition right after another (\"%.2s\")", c - 1), false;
+            if (*c == '{') {
+                long n = 0;
+                for (c++; *c && *c != '}'; c++)
+                    if (*c >= '0' && *c <= '9' && (n = n * 10 + (*c - '0')) > RE_BOUND_MAX)
+                        return snprintf(why, cap, "a bound over %d", RE_BOUND_MAX), false;
+                if (!*c) break;
+            }
+            if (last_repeats + 1 > RE_REPEAT_DEPTH_MAX)
+                return snprintf(why, cap, "repeated groups nested more than %d deep", RE_REPEAT_DEPTH_MAX), false;
+            if (depth > 0 && depth < 64 && repeats[depth - 1] < last_repeats + 1)
+                repeats[depth - 1] = last_repeats + 1;
+            after_dup = true, last_repeats = 0;
+            continue;
+        } else if (*c == '(') {
+            if (++depth < 64) repeats[depth - 1] = 0;
+            after_dup = false, last_repeats = 0;
+            continue;
+        } else if (*c == ')') {
+            last_repeats = depth > 0 && depth <= 64 ? repeats[depth - 1] : 0;
+            if (depth > 0) depth--;
+            after_dup = false;
+            continue;
+        }
+        after_dup = false, last_repeats = 0;
+    }
+    return true;
+}
+
 /* output contains|lacks|matches "TEXT" */
 int scn_parse_output(struct scn_pctx *p, struct scn_step *st)
 {
@@ -498,6 +551,9 @@ int scn_parse_output(struct scn_pctx *p, struct scn_step *st)
     const struct scn_tok *t = scn_next(p, k == 2 ? "an extended regular expression in quotes" : "text in quotes");
     if (!t) return SCL_E_FORMAT;
     if (k == 2) {
+        char why[120];
+        if (!regex_is_tame(t->text, why, sizeof why))
+            return scn_perr_at(p, t->col, "regular expression refused: %s", why);
         regex_t re;
         int rc = regcomp(&re, t->text, REG_EXTENDED | REG_NEWLINE | REG_NOSUB);
         if (rc) {

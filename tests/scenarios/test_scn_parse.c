@@ -308,6 +308,13 @@ START_TEST(test_step_semantic_errors)
     ck_err("expect trace laptop has apdu \"zz\"\n",
            "t.scn:11:30: expected hex bytes such as \"00 a4 04 00\", found 'zz'");
     ck_err("expect output matches \"(\"\n", "t.scn:11:23: bad regular expression: Unmatched ( or \\(");
+    /* shapes that make glibc's regcomp allocate without bound (fuzz_scenario) */
+    ck_err("expect output matches \"^a +++\"\n",
+           "t.scn:11:23: regular expression refused: a repetition right after another (\"++\")");
+    ck_err("expect output matches \"((a+)+)+\"\n",
+           "t.scn:11:23: regular expression refused: repeated groups nested more than 2 deep");
+    ck_err("expect output matches \"a{99}\"\n", "t.scn:11:23: regular expression refused: a bound over 32");
+    ck_assert_msg(parse_with("expect output matches \"(ab)+c{2,3}[+*]\\\\+x*\"\n") == SCL_OK, "%s", err.msg);
     ck_err("step run cat ${ts2.profiles}/x\n",
            "t.scn:11:14: unknown variable '${ts2.profiles}' (expected ${root}, ${scardlab}, "
            "${CLIENT.lab|profile|trace}, ${SERVER.profiles|state}, ${SERVER.USER.profile} or ${CARD.dir|file})");
