@@ -72,39 +72,8 @@ static void hostile_check(bool ok, const char *name, const char *what)
 static IRP *hostile_irp(uint32_t ioctl, const uint8_t *in, size_t n, uint32_t declared,
                         size_t hdr_cut)
 {
-    IRP *irp = aligned_alloc(16, (sizeof(IRP) + 15) / 16 * 16);
-    memset(irp, 0, sizeof *irp);
-    irp->device = device;
-    irp->CompletionId = next_id++;
-    irp->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    irp->input = Stream_New(NULL, 56 + n);
-    Stream_Write_UINT16(irp->input, RDPDR_CTYP_CORE);
-    Stream_Write_UINT16(irp->input, PAKID_CORE_DEVICE_IOREQUEST);
-    Stream_Write_UINT32(irp->input, device->id);
-    Stream_Write_UINT32(irp->input, 0);
-    Stream_Write_UINT32(irp->input, irp->CompletionId);
-    Stream_Write_UINT32(irp->input, IRP_MJ_DEVICE_CONTROL);
-    Stream_Write_UINT32(irp->input, 0);
-    uint8_t hdr[32] = {0};
-    struct wcur w;
-    wcur_init_fixed(&w, hdr, sizeof hdr);
-    wcur_u32le(&w, 2048); /* OutputBufferLength */
-    wcur_u32le(&w, declared);
-    wcur_u32le(&w, ioctl);
-    Stream_Write(irp->input, hdr, hdr_cut < 32 ? hdr_cut : 32);
-    if (hdr_cut >= 32 && n)
-        Stream_Write(irp->input, in, n);
-    Stream_SealLength(irp->input);
-    Stream_SetPosition(irp->input, 24);
-    irp->output = Stream_New(NULL, 256);
-    Stream_Write_UINT16(irp->output, RDPDR_CTYP_CORE);
-    Stream_Write_UINT16(irp->output, PAKID_CORE_DEVICE_IOCOMPLETION);
-    Stream_Write_UINT32(irp->output, device->id);
-    Stream_Write_UINT32(irp->output, irp->CompletionId);
-    Stream_Write_UINT32(irp->output, 0);
-    irp->Complete = hostile_complete;
-    irp->Discard = hostile_complete;
-    return irp;
+    return test_control_irp(device, next_id++, ioctl, in, n, declared, hdr_cut, hostile_complete,
+                            hostile_complete);
 }
 
 static void hostile_irp_free(IRP *irp)

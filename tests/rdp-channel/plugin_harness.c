@@ -53,35 +53,9 @@ static int send_call(const struct esc_msg *call, struct esc_msg *ret, uint32_t *
         fprintf(stderr, "harness: %s\n", e.msg);
         return -1;
     }
-    IRP *irp = aligned_alloc(16, (sizeof(IRP) + 15) / 16 * 16);
-    memset(irp, 0, sizeof *irp);
-    irp->device = device;
-    irp->CompletionId = next_id++;
-    irp->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    irp->input = Stream_New(NULL, 56 + in_len);
-    Stream_Write_UINT16(irp->input, RDPDR_CTYP_CORE);
-    Stream_Write_UINT16(irp->input, PAKID_CORE_DEVICE_IOREQUEST);
-    Stream_Write_UINT32(irp->input, device->id);
-    Stream_Write_UINT32(irp->input, 0); /* FileId */
-    Stream_Write_UINT32(irp->input, irp->CompletionId);
-    Stream_Write_UINT32(irp->input, IRP_MJ_DEVICE_CONTROL);
-    Stream_Write_UINT32(irp->input, 0);    /* MinorFunction */
-    Stream_Write_UINT32(irp->input, 2048); /* OutputBufferLength */
-    Stream_Write_UINT32(irp->input, (UINT32)in_len);
-    Stream_Write_UINT32(irp->input, call->ioctl);
-    Stream_Zero(irp->input, 20);
-    Stream_Write(irp->input, in, in_len);
-    Stream_SealLength(irp->input);
-    Stream_SetPosition(irp->input, 24);
+    IRP *irp = test_control_irp(device, next_id++, call->ioctl, in, in_len, (uint32_t)in_len, 32,
+                                harness_complete, harness_discard);
     free(in);
-    irp->output = Stream_New(NULL, 256);
-    Stream_Write_UINT16(irp->output, RDPDR_CTYP_CORE);
-    Stream_Write_UINT16(irp->output, PAKID_CORE_DEVICE_IOCOMPLETION);
-    Stream_Write_UINT32(irp->output, device->id);
-    Stream_Write_UINT32(irp->output, irp->CompletionId);
-    Stream_Write_UINT32(irp->output, 0);
-    irp->Complete = harness_complete;
-    irp->Discard = harness_discard;
     pthread_mutex_lock(&lock);
     done = NULL;
     pthread_mutex_unlock(&lock);

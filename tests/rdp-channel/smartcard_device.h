@@ -14,4 +14,12 @@
 /* The wrapped device for opts, or NULL after a message naming who. */
 DEVICE *test_smartcard_device(const struct rc_connect_opts *o, const char *who);
 
+/* An IRP_MJ_DEVICE_CONTROL IRP as rdpdr builds it: the DR_CONTROL_REQ header
+ * with InputBufferLength declared (need not be n) and the n bytes of in,
+ * cut after hdr_cut bytes of the 32-byte header when hdr_cut < 32; its
+ * output stream holds the DR_DEVICE_IOCOMPLETION header. */
+IRP *test_control_irp(DEVICE *d, uint32_t completion_id, uint32_t ioctl, const uint8_t *in,
+                      size_t n, uint32_t declared, size_t hdr_cut, UINT (*complete)(IRP *),
+                      UINT (*discard)(IRP *));
+
 #endif
