@@ -321,16 +321,24 @@ static int open_dir(const struct cs_store *st, int *dfd, struct scl_err *e)
     return SCL_OK;
 }
 
-/* Read one element file by name; errors name it by its full path. */
+/* An element file's bytes by name; errors name it by its full path. */
+static int read_bytes_at(const struct cs_store *st, int dfd, const char *name, uint8_t **buf,
+                         size_t *len, struct scl_err *e)
+{
+    struct scl_err re = {0};
+    int rc = scl_read_file_at(dfd, name, ELEMENT_FILE_MAX, buf, len, &re);
+    return rc ? scl_errf(e, rc, "%s/%s", st->dir, re.msg) : SCL_OK; /* re.msg starts with name */
+}
+
+/* Read one element file by name. */
 static int read_element_at(const struct cs_store *st, int dfd, const char *name,
                            struct cs_element *el, struct scl_err *e)
 {
     uint8_t *buf;
     size_t len;
-    struct scl_err re = {0};
-    int rc = scl_read_file_at(dfd, name, ELEMENT_FILE_MAX, &buf, &len, &re);
+    int rc = read_bytes_at(st, dfd, name, &buf, &len, e);
     if (rc)
-        return scl_errf(e, rc, "%s/%s", st->dir, re.msg); /* re.msg starts with name */
+        return rc;
     rc = cs_element_decode(buf, len, el, e);
     free(buf);
     return rc ? scl_err_wrap(e, "%s/%s", st->dir, name) : SCL_OK;
@@ -342,10 +350,9 @@ static int file_is(const struct cs_store *st, int dfd, const char *name,
 {
     uint8_t *have, *enc = NULL;
     size_t hn, wn = el->raw_len;
-    struct scl_err re = {0};
-    int rc = scl_read_file_at(dfd, name, ELEMENT_FILE_MAX, &have, &hn, &re);
+    int rc = read_bytes_at(st, dfd, name, &have, &hn, e);
     if (rc)
-        return scl_errf(e, rc, "%s/%s", st->dir, re.msg);
+        return rc;
     const uint8_t *want = el->raw;
     if (!want) {
         rc = cs_element_encode(el, &enc, &wn, e);
