@@ -140,7 +140,58 @@ static bool output_replace(IRP *irp, const uint8_t *buf, size_t len)
     return true;
 }
 
-/* Decode, fix (policy) and trace the return FreeRDP's device produced. */
+/* A failed call's data buffer, dropped.  FreeRDP 2.11 mallocs the buffer
+ * for Transmit, Control and GetAttrib, and when PC/SC fails the call it still
+ * packs the whole requested length, uninitialised: up to 64 KiB of client
+ * heap per call, which can hold earlier returns, such as a reader list from
+ * before the policy filtered it.  Windows sends no data with a failure.
+ * Returns the bytes dropped. */
+static uint32_t scrub_failed_return(struct esc_msg *r)
+{
+    uint32_t *len = NULL;
+    uint8_t **buf = NULL;
+    switch (r->type) {
+    case ESC_T_TRANSMIT_RETURN:
+        len = &r->u.transmit_return.cbRecvLength;
+        buf = &r->u.transmit_return.pbRecvBuffer;
+        break;
+    case ESC_T_CONTROL_RETURN:
+        len = &r->u.control_return.cbOutBufferSize;
+        buf = &r->u.control_return.pvOutBuffer;
+        break;
+    case ESC_T_GET_ATTRIB_RETURN:
+        len = &r->u.get_attrib_return.cbAttrLen;
+        buf = &r->u.get_attrib_return.pbAttr;
+        break;
+    default:
+        return 0;
+    }
+    uint32_t dropped = *len;
+    if (r->u.long_return.ReturnCode == 0 || dropped == 0) return 0;
+    free(*buf);
+    *buf = NULL;
+    *len = 0;
+    return dropped;
+}
+
+/* Encode r in place of FreeRDP's OutputBuffer.  When that fails, fail the
+ * call rather than let the unedited bytes through. */
+static bool output_reencode(IRP *irp, const struct esc_msg *r)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    struct scl_err e = {0};
+    bool ok = esc_encode_return(r, &buf, &n, &e) == SCL_OK && output_replace(irp, buf, n);
+    free(buf);
+    if (!ok) {
+        irp->IoStatus = PLUGIN_STATUS_UNSUCCESSFUL;
+        Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
+        Stream_SealLength(irp->output);
+    }
+    return ok;
+}
+
+/* Decode, scrub, fix (policy) and trace the return FreeRDP's device produced. */
 static void plugin_inspect_return(IRP *irp, struct pending *p)
 {
     size_t len = Stream_GetPosition(irp->output);
@@ -168,20 +219,14 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
         return;
     }
     const char *policy = NULL;
-    if (rc_policy_fix_return(&g.policy, p->decoded ? &p->call : NULL, &r)) {
-        uint8_t *buf = NULL;
-        size_t n = 0;
-        if (esc_encode_return(&r, &buf, &n, &e) == SCL_OK && output_replace(irp, buf, n)) {
-            policy = "filtered: denied readers removed";
-        } else {
-            /* Never let a denied name through: fail the call instead. */
-            irp->IoStatus = PLUGIN_STATUS_UNSUCCESSFUL;
-            Stream_SetPosition(irp->output, IOCOMPLETION_HEADER);
-            Stream_SealLength(irp->output);
-            policy = "refused: return could not be filtered";
-        }
-        free(buf);
-    }
+    bool scrubbed = scrub_failed_return(&r) != 0;
+    bool filtered = rc_policy_fix_return(&g.policy, p->decoded ? &p->call : NULL, &r);
+    if ((scrubbed || filtered) && !output_reencode(irp, &r))
+        policy = "refused: return could not be filtered";
+    else if (filtered)
+        policy = "filtered: denied readers removed";
+    else if (scrubbed)
+        policy = "scrubbed: failed call's uninitialised buffer dropped";
     rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, &r, NULL, policy);
     esc_msg_free(&r);
 }

@@ -111,19 +111,41 @@ static bool hostile_send(IRP *irp, uint32_t *io_status)
     return found;
 }
 
-/* The MS-RDPESC ReturnCode in the completion, or 0 when there is none. */
-static int32_t hostile_return_code(IRP *irp, uint32_t ioctl)
+/* Bytes of data a failed call's return carries: a failure has no data, and
+ * anything there is whatever the client's buffer held. */
+static uint32_t hostile_failed_data(const struct esc_msg *r)
+{
+    if (r->u.long_return.ReturnCode == 0)
+        return 0;
+    switch (r->type) {
+    case ESC_T_TRANSMIT_RETURN:
+        return r->u.transmit_return.cbRecvLength;
+    case ESC_T_CONTROL_RETURN:
+        return r->u.control_return.cbOutBufferSize;
+    case ESC_T_GET_ATTRIB_RETURN:
+        return r->u.get_attrib_return.cbAttrLen;
+    default:
+        return 0;
+    }
+}
+
+/* The MS-RDPESC ReturnCode in the completion (0 when there is none, -1 when
+ * it does not decode), and the data a failed call carries. */
+static int32_t hostile_return_code(IRP *irp, uint32_t ioctl, uint32_t *failed_data)
 {
     size_t len = Stream_GetPosition(irp->output);
+    *failed_data = 0;
     if (len <= 20)
         return 0;
     struct esc_msg r;
     struct scl_err e;
     int32_t code = 0;
-    if (esc_decode_return(ioctl, Stream_Buffer(irp->output) + 20, len - 20, &r, &e) == SCL_OK)
+    if (esc_decode_return(ioctl, Stream_Buffer(irp->output) + 20, len - 20, &r, &e) == SCL_OK) {
         code = r.u.long_return.ReturnCode;
-    else
+        *failed_data = hostile_failed_data(&r);
+    } else {
         code = -1;
+    }
     esc_msg_free(&r);
     return code;
 }
@@ -139,7 +161,14 @@ static void hostile_case(const char *name, uint32_t ioctl, const uint8_t *in, si
         hostile_check(false, name, "no completion within the bound (hang)");
         return; /* leaked on purpose: FreeRDP may still touch it */
     }
-    int32_t rc = hostile_return_code(irp, ioctl);
+    uint32_t failed_data;
+    int32_t rc = hostile_return_code(irp, ioctl, &failed_data);
+    if (failed_data) {
+        char what[96];
+        snprintf(what, sizeof what, "ReturnCode 0x%08X with %u bytes of data", (uint32_t)rc,
+                 failed_data);
+        hostile_check(false, name, what);
+    }
     if (denied) {
         uint8_t u16[128];
         size_t k = 0;
@@ -341,6 +370,8 @@ static void hostile_malformed(void)
     int rc = hostile_call(&c, &r);
     hostile_check(rc == -1 || (rc == 0 && r.u.long_return.ReturnCode != 0),
                   "Transmit on a handle never connected", "refused");
+    hostile_check(rc != 0 || hostile_failed_data(&r) == 0, "Transmit on a handle never connected",
+                  "the failure carries no data (FreeRDP packs its uninitialised buffer)");
     esc_msg_free(&r);
 }
 
