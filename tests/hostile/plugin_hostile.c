@@ -32,7 +32,8 @@
 #include <time.h>
 
 
-#define HOSTILE_WAIT_S 20 /* an IRP not completed by then is a hang */
+#define HOSTILE_WAIT_S 20  /* an IRP not completed by then is a hang */
+#define HOSTILE_CANCEL_S 2 /* a call still waiting by then gets SCardCancel */
 
 static DEVICE *device;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -43,6 +44,9 @@ static uint32_t next_id = 1;
 static int failures;
 /* With --reader-allow: a reader the policy hides; no completion may name it. */
 static const char *denied;
+/* The context the random and mutated calls use, which a server cancels
+ * when one of them waits (NULL outside those rounds). */
+static const struct esc_context *cancel_ctx;
 
 static UINT hostile_complete(IRP *irp)
 {
@@ -83,18 +87,12 @@ static void hostile_irp_free(IRP *irp)
     free(irp);
 }
 
-/* Send; wait (bounded) for its completion.  false: it hung or was refused
- * at IRPRequest (*io_status is then the UINT it returned). */
-static bool hostile_send(IRP *irp, uint32_t *io_status)
+/* Wait for irp's completion until seconds from now; true if it came. */
+static bool hostile_wait(IRP *irp, int seconds)
 {
-    UINT rc = device->IRPRequest(device, irp);
-    if (rc != CHANNEL_RC_OK) {
-        *io_status = rc; /* rdpdr would discard it: refused */
-        return true;
-    }
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += HOSTILE_WAIT_S;
+    until.tv_sec += seconds;
     bool found = false;
     pthread_mutex_lock(&lock);
     for (;;) {
@@ -107,6 +105,52 @@ static bool hostile_send(IRP *irp, uint32_t *io_status)
             break;
     }
     pthread_mutex_unlock(&lock);
+    return found;
+}
+
+static IRP *hostile_irp_of(const struct esc_msg *call)
+{
+    uint8_t *in;
+    size_t n;
+    struct scl_err e;
+    if (esc_encode_call(call, &in, &n, &e))
+        return NULL;
+    IRP *irp = hostile_irp(call->ioctl, in, n, (uint32_t)n, 32);
+    free(in);
+    return irp;
+}
+
+/* What a server does with a call that waits longer than it wants: Cancel
+ * on the call's context.  A mutated GetStatusChange can legitimately ask
+ * for hours (dwTimeOut 0x01000000 with a state the reader is not in), and it
+ * holds FreeRDP's context thread, so later calls on that context queue
+ * behind it; that is a wait, not a hang, once Cancel ends it. */
+static void hostile_cancel(const struct esc_context *ctx)
+{
+    struct esc_msg c = {.ioctl = SCARD_IOCTL_CANCEL, .type = ESC_T_CONTEXT_CALL};
+    c.u.context_call.Context = *ctx;
+    IRP *irp = hostile_irp_of(&c);
+    if (irp && device->IRPRequest(device, irp) == CHANNEL_RC_OK && hostile_wait(irp, HOSTILE_WAIT_S))
+        hostile_irp_free(irp);
+    /* else leaked on purpose: FreeRDP may still touch it */
+}
+
+/* Send; wait (bounded) for its completion, cancelling it on cancel_ctx if it
+ * waits.  false: it hung.  Refused at IRPRequest is a completion (*io_status
+ * is then the UINT it returned). */
+static bool hostile_send(IRP *irp, uint32_t *io_status, bool *cancelled)
+{
+    UINT rc = device->IRPRequest(device, irp);
+    if (rc != CHANNEL_RC_OK) {
+        *io_status = rc; /* rdpdr would discard it: refused */
+        return true;
+    }
+    bool found = hostile_wait(irp, cancel_ctx ? HOSTILE_CANCEL_S : HOSTILE_WAIT_S);
+    if (!found && cancel_ctx) {
+        *cancelled = true;
+        hostile_cancel(cancel_ctx);
+        found = hostile_wait(irp, HOSTILE_WAIT_S);
+    }
     *io_status = irp->IoStatus;
     return found;
 }
@@ -157,8 +201,11 @@ static void hostile_case(const char *name, uint32_t ioctl, const uint8_t *in, si
 {
     IRP *irp = hostile_irp(ioctl, in, n, declared, hdr_cut);
     uint32_t io = 0;
-    if (!hostile_send(irp, &io)) {
-        hostile_check(false, name, "no completion within the bound (hang)");
+    bool cancelled = false;
+    if (!hostile_send(irp, &io, &cancelled)) {
+        hostile_check(false, name,
+                      cancelled ? "no completion within the bound, even after SCardCancel (hang)"
+                                : "no completion within the bound (hang)");
         return; /* leaked on purpose: FreeRDP may still touch it */
     }
     uint32_t failed_data;
@@ -182,23 +229,22 @@ static void hostile_case(const char *name, uint32_t ioctl, const uint8_t *in, si
             hostile_check(false, name, "a completion names the denied reader");
     }
     char what[160];
-    snprintf(what, sizeof what, "IoStatus=0x%08X ReturnCode=0x%08X", io, (uint32_t)rc);
+    snprintf(what, sizeof what, "IoStatus=0x%08X ReturnCode=0x%08X%s", io, (uint32_t)rc,
+             cancelled ? " (waited; completed after SCardCancel)" : "");
     hostile_check(may_succeed || io != 0 || rc != 0, name, what);
     hostile_irp_free(irp);
 }
 
 static int hostile_call(const struct esc_msg *call, struct esc_msg *ret)
 {
-    uint8_t *in;
-    size_t n;
     struct scl_err e;
     memset(ret, 0, sizeof *ret);
-    if (esc_encode_call(call, &in, &n, &e))
+    IRP *irp = hostile_irp_of(call);
+    if (!irp)
         return -1;
-    IRP *irp = hostile_irp(call->ioctl, in, n, (uint32_t)n, 32);
-    free(in);
     uint32_t io = 0;
-    if (!hostile_send(irp, &io))
+    bool cancelled = false;
+    if (!hostile_send(irp, &io, &cancelled))
         return -2;
     size_t len = Stream_GetPosition(irp->output);
     int rc = io ? -1
@@ -300,15 +346,11 @@ static void hostile_never_answered(const struct esc_context *ctx, const char *re
     c.u.get_status_change_call.dwTimeOut = 0xFFFFFFFF; /* INFINITE */
     c.u.get_status_change_call.cReaders = 1;
     c.u.get_status_change_call.rgReaderStates = &st;
-    uint8_t *in;
-    size_t n;
-    struct scl_err e;
-    if (esc_encode_call(&c, &in, &n, &e)) {
-        hostile_check(false, "never answered", e.msg);
+    IRP *irp = hostile_irp_of(&c);
+    if (!irp) {
+        hostile_check(false, "never answered", "the call encodes");
         return;
     }
-    IRP *irp = hostile_irp(c.ioctl, in, n, (uint32_t)n, 32);
-    free(in);
     hostile_check(device->IRPRequest(device, irp) == CHANNEL_RC_OK, "never answered",
                   "blocking GetStatusChangeW(INFINITE) accepted");
     /* Let the call reach pcscd first.  FreeRDP 2.11's Free cancels the
@@ -547,8 +589,10 @@ int main(int argc, char **argv)
     } else {
         hostile_malformed();
         if (hostile_establish(&ctx, "EstablishContext")) {
+            cancel_ctx = &ctx;
             hostile_garbage(&ctx, seed, rounds);
             hostile_mutants(&ctx, "scardlab 00 00", rounds);
+            cancel_ctx = NULL;
             hostile_released(&ctx);
         }
         if (hostile_establish(&ctx, "EstablishContext (never answered)"))
