@@ -141,11 +141,39 @@ static int endpoint_open(void)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     memcpy(sa.sun_path, sock_path, sizeof sa.sun_path);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) abort();
-    /* A hang is a finding, but a fuzzer starved of CPU (nice 19 beside a
-     * busy machine) once waited 10 s for a handshake reply: 30 s. */
+    /* A reply that never comes is a hang, the one finding a timeout shows. */
     struct timeval tv = {30, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
+}
+
+/* libFuzzer's -timeout alarm (SIGALRM every timeout/2 + 1 s, installed
+ * without SA_RESTART) interrupts a blocking recv or send: EINTR, or a short
+ * count with MSG_WAITALL.  Both harness stops seen in the campaigns were
+ * that (one each 31 s at -timeout=60), not the endpoint; so every transfer
+ * here goes to the end. */
+static ssize_t recv_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(fd, (uint8_t *)buf + got, n - got, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return got ? (ssize_t)got : r;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static bool send_full(int fd, const void *buf, size_t n)
+{
+    size_t put = 0;
+    while (put < n) {
+        ssize_t r = send(fd, (const uint8_t *)buf + put, n - put, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        put += (size_t)r;
+    }
+    return true;
 }
 
 /* A request/reply pair on fd, for the handshake below. */
@@ -157,8 +185,8 @@ static union pcsock_body call(int fd, uint32_t command, union pcsock_body b)
     wcur_init_fixed(&w, buf, sizeof buf);
     pcsock_wire_encode_header(&w, command, (uint32_t)cmd->size);
     pcsock_wire_encode_body(&w, cmd, &b);
-    send(fd, buf, wcur_len(&w), MSG_NOSIGNAL);
-    ssize_t got = recv(fd, buf, cmd->size, MSG_WAITALL);
+    send_full(fd, buf, wcur_len(&w));
+    ssize_t got = recv_full(fd, buf, cmd->size);
     if (got != (ssize_t)cmd->size) {
         fprintf(stderr, "fuzz_pcsock_wire: handshake %s: reply of %zd of %zu bytes (%s)\n",
                 cmd->name, got, cmd->size, got < 0 ? strerror(errno) : "peer closed");
@@ -247,7 +275,7 @@ static void feed_endpoint(const uint8_t *data, size_t size)
         size_t start = cur_off(&c);
         struct pcsock_request r;
         if (pcsock_wire_next_request(&c, &r, NULL) != SCL_OK) {
-            send(fd, data + start, size - start, MSG_NOSIGNAL); /* the rest as it is */
+            send_full(fd, data + start, size - start); /* the rest as it is */
             break;
         }
         patch_handles(&r, hContext, hCard);
@@ -256,12 +284,12 @@ static void feed_endpoint(const uint8_t *data, size_t size)
         pcsock_wire_encode_header(&w, r.cmd->command, (uint32_t)r.cmd->size);
         pcsock_wire_encode_body(&w, r.cmd, &r.body);
         wcur_bytes(&w, r.extra, r.extra_len);
-        if (send(fd, out, wcur_len(&w), MSG_NOSIGNAL) < 0) break;
+        if (!send_full(fd, out, wcur_len(&w))) break;
     }
     shutdown(fd, SHUT_WR);
     uint8_t buf[4096];
     ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0 || (n < 0 && errno == EINTR))
         ;
     if (n < 0 && errno != ECONNRESET) __builtin_trap(); /* neither answered nor closed */
     close(fd);
@@ -269,9 +297,9 @@ static void feed_endpoint(const uint8_t *data, size_t size)
     /* A fresh client is still served. */
     fd = endpoint_open();
     uint8_t h[8] = {0, 0, 0, 0, PCSOCK_CMD_GET_READERS_STATE, 0, 0, 0};
-    send(fd, h, sizeof h, MSG_NOSIGNAL);
+    send_full(fd, h, sizeof h);
     static uint8_t list[PCSOCK_READER_LIST_SIZE];
-    if (recv(fd, list, sizeof list, MSG_WAITALL) != sizeof list) __builtin_trap();
+    if (recv_full(fd, list, sizeof list) != sizeof list) __builtin_trap();
     if (strcmp((const char *)list, "fuzz reader")) __builtin_trap();
     close(fd);
     endpoint_wait_idle();
