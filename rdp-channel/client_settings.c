@@ -135,6 +135,11 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
         args[argc] = bufs[argc];
         argc++;
     }
+    if (o->trace_toggle) {
+        snprintf(bufs[argc], sizeof bufs[argc], "trace-toggle");
+        args[argc] = bufs[argc];
+        argc++;
+    }
     for (size_t i = 0; i < o->policy.count; i++) {
         snprintf(bufs[argc], sizeof bufs[argc], "allow:%s", o->policy.allow[i]);
         args[argc] = bufs[argc];

@@ -13,8 +13,9 @@
 #include <strings.h>
 
 static const char connect_usage[] =
-    "usage: scardlab connect [FILE.rdp] [--profile DIR] [--password-env VAR] [--trace FILE]\n"
-    "                        [--reader-allow NAME]... [FreeRDP options: /v:HOST:PORT /u:USER\n"
+    "usage: scardlab connect [FILE.rdp] [--profile DIR] [--password-env VAR]\n"
+    "                        [--trace FILE [--trace-toggle]] [--reader-allow NAME]...\n"
+    "                        [FreeRDP options: /v:HOST:PORT /u:USER\n"
     "                        /smartcard /cert:ignore ...]\n"
     "\n"
     "A headless RDP client that behaves like mstsc: without FILE.rdp it uses\n"
@@ -24,7 +25,9 @@ static const char connect_usage[] =
     "--password-env.  The server's certificate is accepted unverified only with\n"
     "/cert:ignore or 'authentication level:i:0'.  Smart cards are redirected\n"
     "through the scardlab-smartcard plug-in; --trace writes every smart-card call\n"
-    "and return as JSON lines; --reader-allow (repeatable, NAME or PREFIX*) hides\n"
+    "and return as JSON lines (with --trace-toggle, each SIGUSR1 pauses or\n"
+    "resumes it, so one session can be measured with and without it);\n"
+    "--reader-allow (repeatable, NAME or PREFIX*) hides\n"
     "every other reader from the session.  Runs until SIGTERM/SIGINT or until the\n"
     "server ends the session.\n"
     "\n"
@@ -48,6 +51,10 @@ int rc_connect_parse_args(int argc, char **argv, struct rc_connect_opts *o, stru
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
+        if (!strcmp(a, "--trace-toggle")) {
+            o->trace_toggle = true;
+            continue;
+        }
         if (!strcmp(a, "--profile"))
             slot = &o->profile;
         else if (!strcmp(a, "--password-env"))
@@ -77,6 +84,8 @@ int rc_connect_parse_args(int argc, char **argv, struct rc_connect_opts *o, stru
                             a);
         }
     }
+    if (o->trace_toggle && !o->trace)
+        return scl_errf(e, SCL_E_INVAL, "--trace-toggle needs --trace FILE");
     return SCL_OK;
 }
 

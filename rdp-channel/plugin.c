@@ -13,7 +13,10 @@
 #include <freerdp/svc.h>
 #include <winpr/stream.h>
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,31 @@ static struct {
 PLUGIN_EXPORT UINT VCAPITYPE DeviceServiceEntry(PDEVICE_SERVICE_ENTRY_POINTS pEntryPoints);
 PLUGIN_EXPORT unsigned int scardlab_smartcard_configure(int argc, char **argv);
 
+/* "trace-toggle" (benchmarks): each SIGUSR1 pauses or resumes the trace, so
+ * one client in one session is measured with and without it.  Only a flag is
+ * flipped in the handler; a paused trace costs what no trace costs. */
+static atomic_int trace_paused; /* lock-free: safe in the handler and across threads */
+
+static void on_trace_toggle(int sig)
+{
+    (void)sig;
+    atomic_fetch_xor_explicit(&trace_paused, 1, memory_order_relaxed);
+}
+
+static int plugin_trace_toggle_install(struct scl_err *e)
+{
+    struct sigaction sa = {.sa_handler = on_trace_toggle, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL))
+        return scl_errf(e, SCL_E_IO, "trace-toggle: sigaction(SIGUSR1): %s", strerror(errno));
+    return SCL_OK;
+}
+
+static struct rc_trace *plugin_trace(void)
+{
+    return atomic_load_explicit(&trace_paused, memory_order_relaxed) ? NULL : g.trace;
+}
+
 static void plugin_reset_config(void)
 {
     rc_policy_free(&g.policy);
@@ -61,7 +89,8 @@ static void plugin_reset_config(void)
     g.configured = false;
 }
 
-/* ADDIN_ARGV-style args from the client: "trace:FILE", "allow:NAME". */
+/* ADDIN_ARGV-style args from the client: "trace:FILE", "trace-toggle",
+ * "allow:NAME". */
 unsigned int scardlab_smartcard_configure(int argc, char **argv)
 {
     struct scl_err e = {0};
@@ -70,6 +99,8 @@ unsigned int scardlab_smartcard_configure(int argc, char **argv)
         int rc = SCL_OK;
         if (!strncmp(argv[i], "trace:", 6))
             rc = rc_trace_open(argv[i] + 6, &g.trace, &e);
+        else if (!strcmp(argv[i], "trace-toggle"))
+            rc = plugin_trace_toggle_install(&e);
         else if (!strncmp(argv[i], "allow:", 6))
             rc = rc_policy_add(&g.policy, argv[i] + 6, &e);
         else
@@ -202,19 +233,19 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
     const uint8_t *out = cur_ok(&c) ? cur_bytes(&c, out_len) : NULL;
     if (!cur_ok(&c) || !out) {
         /* FreeRDP could not decode the call: IoStatus only, no OutputBuffer. */
-        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
+        rc_trace_return(plugin_trace(), irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
                         "no OutputBuffer", NULL);
         return;
     }
     if (!esc_ioctl_find(p->ioctl)) {
-        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
+        rc_trace_return(plugin_trace(), irp->CompletionId, p->ioctl, irp->IoStatus, NULL,
                         "IOCTL not in the codec's table", NULL);
         return;
     }
     struct esc_msg r;
     struct scl_err e = {0};
     if (esc_decode_return(p->ioctl, out, out_len, &r, &e)) {
-        rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, NULL, e.msg, NULL);
+        rc_trace_return(plugin_trace(), irp->CompletionId, p->ioctl, irp->IoStatus, NULL, e.msg, NULL);
         esc_msg_free(&r);
         return;
     }
@@ -227,7 +258,7 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
         policy = "filtered: denied readers removed";
     else if (scrubbed)
         policy = "scrubbed: failed call's uninitialised buffer dropped";
-    rc_trace_return(g.trace, irp->CompletionId, p->ioctl, irp->IoStatus, &r, NULL, policy);
+    rc_trace_return(plugin_trace(), irp->CompletionId, p->ioctl, irp->IoStatus, &r, NULL, policy);
     esc_msg_free(&r);
 }
 
@@ -257,7 +288,7 @@ static UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, con
         a = NULL;
     }
     free(buf);
-    rc_trace_return(g.trace, irp->CompletionId, ioctl, irp->IoStatus, a, NULL, why);
+    rc_trace_return(plugin_trace(), irp->CompletionId, ioctl, irp->IoStatus, a, NULL, why);
     return irp->Complete(irp);
 }
 
@@ -311,7 +342,7 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
     uint8_t *in = (uint8_t *)(cur_ok(&c) ? cur_bytes(&c, in_len) : NULL);
     struct esc_msg call = {0}, answer = {0};
     if (!in) {
-        rc_trace_call(g.trace, irp->CompletionId, ioctl, NULL, "DR_CONTROL_REQ truncated", NULL);
+        rc_trace_call(plugin_trace(), irp->CompletionId, ioctl, NULL, "DR_CONTROL_REQ truncated", NULL);
         struct esc_msg none = {0};
         return plugin_forward(device, irp, ioctl, &none, false); /* FreeRDP refuses it */
     }
@@ -319,7 +350,7 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
     struct scl_err e = {0};
     bool decoded = known && esc_decode_call(ioctl, in, in_len, &call, &e) == SCL_OK;
     if (known && !decoded) {
-        rc_trace_call(g.trace, irp->CompletionId, ioctl, NULL, e.msg, NULL);
+        rc_trace_call(plugin_trace(), irp->CompletionId, ioctl, NULL, e.msg, NULL);
         esc_msg_free(&call);
         /* FreeRDP's own decoder would refuse it too; let it, unless strict. */
         if (rc_policy_active(&g.policy))
@@ -332,7 +363,7 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
         v = RC_REFUSE;
         why = "refused: call could not be edited";
     }
-    rc_trace_call(g.trace, irp->CompletionId, ioctl, known ? &call : NULL,
+    rc_trace_call(plugin_trace(), irp->CompletionId, ioctl, known ? &call : NULL,
                   known ? NULL : "IOCTL not in the codec's table", why);
     UINT rc;
     switch (v) {

@@ -12,7 +12,7 @@ connect_init
 note "connect with no .rdp file"
 trace="$E2E_TMP/trace.jsonl"
 client_up client --profile "$E2E_TMP/client" --password-env ALICE_PW --trace "$trace" \
-    /v:127.0.0.1:$PORT /u:alice /cert:ignore
+    --trace-toggle /v:127.0.0.1:$PORT /u:alice /cert:ignore
 out=$(cat "$E2E_TMP/client.out")
 rdp="$E2E_TMP/client/Documents/Default.rdp"
 expect_contains "$out" "scardlab connect: created $rdp" "client output"
@@ -45,6 +45,24 @@ import json, sys
 for line in open(sys.argv[1]):
     json.loads(line)
 PY
+
+note "--trace-toggle: SIGUSR1 pauses the trace, the next one resumes it"
+client_pid=${CONNECT_PIDS[-1]}
+# The handler has run once the signal is no longer pending for the process.
+usr1_delivered() {
+    local pnd
+    pnd=$(awk '/^ShdPnd:/ {print $2}' "/proc/$client_pid/status") || return 1
+    [ -n "$pnd" ] && (((16#$pnd & 0x200) == 0)) # SIGUSR1 is signal 10: bit 9
+}
+kill -USR1 "$client_pid"
+wait_for 5 usr1_delivered || fail "the client should take SIGUSR1"
+before=$(wc -l <"$trace")
+in_session opensc-tool -l >/dev/null 2>&1 || fail "opensc-tool -l in the session should work while paused"
+[ "$(wc -l <"$trace")" = "$before" ] || fail "a paused trace should not grow ($before lines, now $(wc -l <"$trace"))"
+kill -USR1 "$client_pid"
+wait_for 5 usr1_delivered || fail "the client should take the second SIGUSR1"
+in_session opensc-tool -l >/dev/null 2>&1 || fail "opensc-tool -l in the session should work"
+[ "$(wc -l <"$trace")" -gt "$before" ] || fail "a resumed trace should grow again"
 
 note "SIGTERM ends the client cleanly; the host ends the session"
 client_down

@@ -278,6 +278,13 @@ START_TEST(test_command_line_overrides_the_file_and_password_comes_from_env)
     char *bad[] = {"connect", "/p:s3cret"};
     ck_assert_int_eq(rc_connect_parse_args(2, bad, &o, &e), SCL_E_INVAL);
     ck_assert_ptr_nonnull(strstr(e.msg, "--password-env"));
+    /* Pausing a trace that does not exist is a usage error. */
+    char *toggle[] = {"connect", "--trace-toggle"};
+    ck_assert_int_eq(rc_connect_parse_args(2, toggle, &o, &e), SCL_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--trace FILE"));
+    char *both[] = {"connect", "--trace", "t.jsonl", "--trace-toggle"};
+    ck_assert_int_eq(rc_connect_parse_args(4, both, &o, &e), SCL_OK);
+    ck_assert(o.trace_toggle);
 }
 END_TEST
 
