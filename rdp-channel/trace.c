@@ -8,7 +8,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,7 +64,9 @@ char *rc_trace_line(const char *dir, uint32_t completion_id, uint32_t ioctl,
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     add_time(o);
-    cJSON_AddNumberToObject(o, "CompletionId", completion_id);
+    char id[16];
+    snprintf(id, sizeof id, "%" PRIu32, completion_id); /* raw: see esc_trace.c's add_u32 */
+    cJSON_AddRawToObject(o, "CompletionId", id);
     if (io_status) {
         char s[16];
         snprintf(s, sizeof s, "0x%08X", *io_status);
