@@ -123,7 +123,8 @@ lab_with_card "$TMP/labB"
 PORT=$(free_port)
 host_conf "$TMP/hostA.conf" "$PORT" "$TMP/stateA" alice bob
 host_start "$TMP/hostA.conf" "$TMP/hostA.log"
-client_start alice "$TMP/labA" "$PORT" alice --trace "$TMP/alice.trace"
+client_start alice "$TMP/labA" "$PORT" alice --trace "$TMP/alice.trace" --trace-toggle
+ALICE_CLIENT=$CLIENT_PID
 client_start bob "$TMP/labB" "$PORT" bob
 wait_store "$TMP/profiles/A/alice" 4 60 && wait_store "$TMP/profiles/A/bob" 4 60 ||
     { echo "bench: sessions did not propagate (see $TMP)" >&2; exit 1; }
@@ -131,40 +132,43 @@ in_sess() { local u=$1; shift; "$SCARDLAB" session exec --host-dir "$TMP/stateA"
 on_lab() { local l=$1; shift; PCSCLITE_CSOCK_NAME="$l/run/pcscd/pcscd.comm" "$@"; }
 
 # 1 + 4: rounds of the mix, order rotated each round: lab (bob's card,
-# direct), bob's session (untraced client), alice's session (traced client).
-echo "== 1/4. APDU mix: lab vs redirected vs redirected+trace, $ROUNDS rounds x $MIX_N"
+# direct), bob's session (untraced client), and alice's session, where
+# apdu_rtt pauses or resumes her client's trace (SIGUSR1) before every
+# operation: traced and paused operations alternate one by one in the same
+# process, session and card, and print as "traced" and "traced-toggled".
+echo "== 1/4. APDU mix: lab vs redirected; traced vs paused (one client, alternating), $ROUNDS rounds x $MIX_N"
 : >"$TMP/mix.tsv"
 mix_one() { # KIND
     local a=(--mix -n "$MIX_N" --warmup 5 --reader "scardlab 00 00" --label "$1")
     case $1 in
         lab) on_lab "$TMP/labB" "$BIN/apdu_rtt" "${a[@]}" ;;
         redir) in_sess bob "$BIN/apdu_rtt" "${a[@]}" ;;
-        traced) in_sess alice "$BIN/apdu_rtt" "${a[@]}" ;;
+        traced) in_sess alice "$BIN/apdu_rtt" "${a[@]}" -n $((2 * MIX_N)) --toggle-pid "$ALICE_CLIENT" ;;
     esac
 }
 kinds=(lab redir traced)
 for r in $(seq "$ROUNDS"); do
     for k in 0 1 2; do
         kind=${kinds[$(((k + r) % 3))]}
-        line=$(mix_one "$kind")
-        echo "$r	$line" >>"$TMP/mix.tsv"
+        mix_one "$kind" | while IFS= read -r line; do echo "$r	$line"; done >>"$TMP/mix.tsv"
     done
     echo "   round $r: $(awk -F'\t' -v r="$r" '$1==r {printf "%s ", $2; for(i=3;i<=NF;i++) if ($i ~ /^median=/) printf "%s  ", $i}' "$TMP/mix.tsv")"
 done
 mix_med() { awk -F'\t' -v r="$1" -v k="$2" '$1==r && $2==k {for(i=3;i<=NF;i++) if ($i ~ /^median=/) {sub("median=","",$i); print $i}}' "$TMP/mix.tsv"; }
 mix_apdus=$(awk -F'\t' '$2=="lab" {for(i=3;i<=NF;i++) if ($i ~ /^apdus_per_op=/) {sub("apdus_per_op=","",$i); print $i; exit}}' "$TMP/mix.tsv")
-: >"$TMP/r1"; : >"$TMP/r4"; : >"$TMP/lab_us"; : >"$TMP/redir_us"; : >"$TMP/traced_us"
+: >"$TMP/r1"; : >"$TMP/r4"; : >"$TMP/lab_us"; : >"$TMP/redir_us"; : >"$TMP/traced_us"; : >"$TMP/paused_us"
 for r in $(seq "$ROUNDS"); do
-    l=$(mix_med "$r" lab); d=$(mix_med "$r" redir); t=$(mix_med "$r" traced)
-    echo "$l" >>"$TMP/lab_us"; echo "$d" >>"$TMP/redir_us"; echo "$t" >>"$TMP/traced_us"
+    l=$(mix_med "$r" lab); d=$(mix_med "$r" redir); t=$(mix_med "$r" traced); p=$(mix_med "$r" traced-toggled)
+    echo "$l" >>"$TMP/lab_us"; echo "$d" >>"$TMP/redir_us"; echo "$t" >>"$TMP/traced_us"; echo "$p" >>"$TMP/paused_us"
     div "$d" "$l" >>"$TMP/r1"; echo >>"$TMP/r1"
-    div "$t" "$d" >>"$TMP/r4"; echo >>"$TMP/r4"
+    div "$t" "$p" >>"$TMP/r4"; echo >>"$TMP/r4"
 done
 read -r r1_med r1_min r1_max _ < <(stats <"$TMP/r1")
 read -r r4_med r4_min r4_max _ < <(stats <"$TMP/r4")
 read -r lab_med lab_min lab_max _ < <(stats <"$TMP/lab_us")
 read -r redir_med redir_min redir_max _ < <(stats <"$TMP/redir_us")
 read -r traced_med traced_min traced_max _ < <(stats <"$TMP/traced_us")
+read -r paused_med paused_min paused_max _ < <(stats <"$TMP/paused_us")
 
 # 2: the certprop read (SELECT, CHUID, four containers, paged), interleaved.
 echo "== 2. full certificate read: redirected vs lab, $ROUNDS rounds x $CERT_N"

@@ -3,7 +3,10 @@
  * redirected socket -> ... -> card -> back) and print the median and spread
  * in microseconds.  Modes: one small APDU (default), the PIV mix (--mix:
  * SELECT, paged GET DATA, VERIFY, chained GENERAL AUTHENTICATE) and the
- * certprop-style read of CHUID + four certificates (--certread).
+ * certprop-style read of CHUID + four certificates (--certread).  With
+ * --toggle-pid, a SIGUSR1 to that client before every operation pauses or
+ * resumes its trace, so traced and paused operations alternate one by one
+ * and the machine's noise falls on both alike; two lines are printed.
  * Not a test: it asserts nothing beyond "the card answered 90 00".
  */
 #include "common.h"
@@ -11,6 +14,7 @@
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@ struct rtt_opts {
     const char *reader, *label, *apdu_hex;
     int n, warmup, wait_ms;
     enum rtt_mode mode;
+    pid_t toggle_pid; /* 0: no toggling */
 };
 
 struct rtt_link {
@@ -63,13 +68,15 @@ static int parse_opts(int argc, char **argv, struct rtt_opts *o)
             o->apdu_hex = argv[++i];
         else if (!strcmp(argv[i], "--wait-ms") && v)
             o->wait_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--toggle-pid") && v)
+            o->toggle_pid = (pid_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mix"))
             o->mode = MODE_MIX;
         else if (!strcmp(argv[i], "--certread"))
             o->mode = MODE_CERTREAD;
         else {
             fprintf(stderr, "usage: apdu_rtt [-n N] [--warmup N] [--reader NAME] [--apdu HEX] "
-                            "[--mix | --certread] [--wait-ms MS] [--label TEXT]\n"
+                            "[--mix | --certread] [--wait-ms MS] [--label TEXT] [--toggle-pid PID]\n"
                             "  PCSCLITE_CSOCK_NAME selects the lab or session socket\n");
             return -1;
         }
@@ -195,6 +202,53 @@ static int op_one(struct rtt_link *l, const uint8_t *apdu, size_t alen)
     return xmit_raw(l, apdu, alen, resp, &rlen);
 }
 
+/* Is signal sig pending for the whole of process pid (ShdPnd in its
+ * /proc status)?  -1 when that cannot be read. */
+static int signal_pending(pid_t pid, int sig)
+{
+    static const char key[] = "ShdPnd:";
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    struct cur c;
+    cur_init(&c, buf, n);
+    while (cur_left(&c)) {
+        struct cur at = c;
+        const uint8_t *k = cur_bytes(&at, sizeof key - 1);
+        if (k && !memcmp(k, key, sizeof key - 1)) {
+            uint64_t mask = 0;
+            for (uint8_t ch; cur_left(&at) && (ch = cur_u8(&at)) != '\n';) {
+                int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+                if (d >= 0) mask = mask << 4 | (uint64_t)d;
+            }
+            return (int)(mask >> (sig - 1) & 1);
+        }
+        while (cur_left(&c) && cur_u8(&c) != '\n')
+            ;
+    }
+    return -1;
+}
+
+/* SIGUSR1 to the client, and wait (up to 1 s) until a thread of it has
+ * taken the signal, so the next operation runs in the new trace state. */
+static int toggle_trace(pid_t pid)
+{
+    if (kill(pid, SIGUSR1)) return fprintf(stderr, "apdu_rtt: kill %d: %s\n", (int)pid, strerror(errno)), -1;
+    for (int i = 0; i < 20000; i++) {
+        int p = signal_pending(pid, SIGUSR1);
+        if (p == 0) return 0;
+        if (p < 0) break;
+        nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
+    }
+    return fprintf(stderr, "apdu_rtt: client %d did not take SIGUSR1\n", (int)pid), -1;
+}
+
+/* samples[i]: operation i.  With toggle_pid, odd i ran with the client's
+ * trace as it was at the start, even i with it toggled; the trace is left
+ * as it was found. */
 static int measure(struct rtt_link *l, const struct rtt_opts *o, uint64_t *samples)
 {
     uint8_t apdu[64];
@@ -202,6 +256,7 @@ static int measure(struct rtt_link *l, const struct rtt_opts *o, uint64_t *sampl
     if (alen < 4) return fprintf(stderr, "apdu_rtt: bad --apdu '%s'\n", o->apdu_hex), -1;
     for (int i = -o->warmup; i < o->n; i++) {
         if (i == 0) l->apdus = 0;
+        if (i >= 0 && o->toggle_pid && toggle_trace(o->toggle_pid)) return -1;
         uint64_t t0 = scl_now_ns();
         int rc = o->mode == MODE_MIX        ? op_mix(l)
                  : o->mode == MODE_CERTREAD ? op_certread(l)
@@ -210,7 +265,37 @@ static int measure(struct rtt_link *l, const struct rtt_opts *o, uint64_t *sampl
         if (rc) return fprintf(stderr, "apdu_rtt: operation #%d failed\n", i), -1;
         if (i >= 0) samples[i] = t1 - t0;
     }
+    if (o->toggle_pid && o->n % 2 && toggle_trace(o->toggle_pid)) return -1;
     return 0;
+}
+
+static void print_stats(const char *label, uint64_t *samples, int n, double apdus_per_op)
+{
+    qsort(samples, (size_t)n, sizeof *samples, cmp_u64);
+    printf("%s\tn=%d\tmedian=%.1f\tp10=%.1f\tp90=%.1f\tp99=%.1f\tmin=%.1f\tmax=%.1f\tapdus_per_op=%.1f\n",
+           label, n, pct_us(samples, n, 0.5), pct_us(samples, n, 0.1), pct_us(samples, n, 0.9),
+           pct_us(samples, n, 0.99), pct_us(samples, n, 0.0), pct_us(samples, n, 1.0), apdus_per_op);
+}
+
+/* Odd operations (the trace as found) as "LABEL", even ones as "LABEL-toggled". */
+static void print_toggled(const char *label, uint64_t *samples, int n, double apdus_per_op)
+{
+    int half = n / 2;
+    uint64_t *odd = calloc((size_t)half + 1, sizeof *odd), *even = calloc((size_t)half + 1, sizeof *even);
+    if (!odd || !even) {
+        free(odd), free(even);
+        return;
+    }
+    int no = 0, ne = 0;
+    for (int i = 0; i < n; i++) {
+        if (i % 2) odd[no++] = samples[i];
+        else even[ne++] = samples[i];
+    }
+    char toggled[128];
+    snprintf(toggled, sizeof toggled, "%s-toggled", label);
+    print_stats(label, odd, no, apdus_per_op);
+    print_stats(toggled, even, ne, apdus_per_op);
+    free(odd), free(even);
 }
 
 int main(int argc, char **argv)
@@ -232,11 +317,10 @@ int main(int argc, char **argv)
     l.pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
     uint64_t *samples = calloc((size_t)o.n, sizeof *samples);
     if (!samples || measure(&l, &o, samples)) return 1;
-    qsort(samples, (size_t)o.n, sizeof *samples, cmp_u64);
-    printf("%s\tn=%d\tmedian=%.1f\tp10=%.1f\tp90=%.1f\tp99=%.1f\tmin=%.1f\tmax=%.1f\tapdus_per_op=%.1f\n",
-           o.label, o.n, pct_us(samples, o.n, 0.5), pct_us(samples, o.n, 0.1),
-           pct_us(samples, o.n, 0.9), pct_us(samples, o.n, 0.99), pct_us(samples, o.n, 0.0),
-           pct_us(samples, o.n, 1.0), (double)l.apdus / o.n);
+    if (o.toggle_pid)
+        print_toggled(o.label, samples, o.n, (double)l.apdus / o.n);
+    else
+        print_stats(o.label, samples, o.n, (double)l.apdus / o.n);
     free(samples);
     SCardDisconnect(l.h, SCARD_LEAVE_CARD);
     SCardReleaseContext(ctx);
