@@ -54,15 +54,25 @@ usr1_delivered() {
     pnd=$(awk '/^ShdPnd:/ {print $2}' "/proc/$client_pid/status") || return 1
     [ -n "$pnd" ] && (((16#$pnd & 0x200) == 0)) # SIGUSR1 is signal 10: bit 9
 }
+# The trace's writer thread appends within 10 ms; settled = no new line in 0.3 s.
+trace_settled() {
+    local n
+    n=$(wc -l <"$trace")
+    sleep 0.3
+    [ "$(wc -l <"$trace")" = "$n" ]
+}
+trace_grew() { [ "$(wc -l <"$trace")" -gt "$before" ]; }
 kill -USR1 "$client_pid"
 wait_for 5 usr1_delivered || fail "the client should take SIGUSR1"
+wait_for 10 trace_settled || fail "the trace should settle once paused"
 before=$(wc -l <"$trace")
 in_session opensc-tool -l >/dev/null 2>&1 || fail "opensc-tool -l in the session should work while paused"
+trace_settled || true
 [ "$(wc -l <"$trace")" = "$before" ] || fail "a paused trace should not grow ($before lines, now $(wc -l <"$trace"))"
 kill -USR1 "$client_pid"
 wait_for 5 usr1_delivered || fail "the client should take the second SIGUSR1"
 in_session opensc-tool -l >/dev/null 2>&1 || fail "opensc-tool -l in the session should work"
-[ "$(wc -l <"$trace")" -gt "$before" ] || fail "a resumed trace should grow again"
+wait_for 5 trace_grew || fail "a resumed trace should grow again"
 
 note "SIGTERM ends the client cleanly; the host ends the session"
 client_down
