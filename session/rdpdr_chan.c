@@ -26,6 +26,11 @@ enum chan_state {
 
 struct pending_irp {
     bool used, done;
+    /* Its caller gave up when the device was removed; the slot (and the
+     * CompletionId) stay taken until the client completes it or the session
+     * ends, and that completion is then dropped. */
+    bool orphan;
+    uint32_t device_gen; /* ch->scard_gen when it was sent */
     uint32_t CompletionId;
     uint32_t IoStatus;
     uint8_t *out;
@@ -46,6 +51,7 @@ struct rdpdr_chan {
     bool closed;
     bool has_scard;
     uint32_t scard_DeviceId;
+    uint32_t scard_gen; /* bumped when the smart-card device comes or goes */
     uint32_t next_completion_id;
     struct pending_irp pending[RDPDR_MAX_PENDING];
 };
@@ -146,6 +152,7 @@ static uint32_t chan_device_verdict(struct rdpdr_chan *ch, const struct rdpdr_de
     if (!ch->has_scard) {
         ch->has_scard = true;
         ch->scard_DeviceId = d->DeviceId;
+        ch->scard_gen++;
         *fresh = true;
     } else if (ch->scard_DeviceId != d->DeviceId) {
         verdict = RDPDR_STATUS_NOT_SUPPORTED; /* one smart-card device per session */
@@ -189,6 +196,7 @@ static void chan_on_device_remove(struct rdpdr_chan *ch, const struct rdpdr_devi
         pthread_mutex_lock(&ch->mu);
         if (ch->has_scard && ch->scard_DeviceId == r->DeviceIds[i]) {
             ch->has_scard = false;
+            ch->scard_gen++; /* wakes and fails the calls still waiting on it */
             gone = true;
             pthread_cond_broadcast(&ch->cv);
         }
@@ -215,6 +223,14 @@ static int chan_on_completion(struct rdpdr_chan *ch, const struct rdpdr_io_compl
         return scl_errf(e, SCL_E_FORMAT,
                         "PAKID_CORE_DEVICE_IOCOMPLETION: CompletionId %u matches no open IRP",
                         c->CompletionId);
+    }
+    if (irp->orphan) {
+        *irp = (struct pending_irp){0};
+        pthread_cond_broadcast(&ch->cv); /* a slot is free */
+        pthread_mutex_unlock(&ch->mu);
+        chan_log(ch, "rdpdr: CompletionId %u answers a call of a removed device: dropped",
+                 c->CompletionId);
+        return SCL_OK;
     }
     irp->IoStatus = c->IoStatus;
     irp->outlen = c->has_output ? c->OutputBufferLength : 0;
@@ -308,6 +324,8 @@ static struct pending_irp *chan_claim_irp(struct rdpdr_chan *ch)
             } while (clash);
             irp->used = true;
             irp->done = false;
+            irp->orphan = false;
+            irp->device_gen = ch->scard_gen;
             irp->out = NULL;
             irp->outlen = 0;
             return irp;
@@ -344,8 +362,14 @@ static int chan_transact(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *i
     wcur_free(&w);
 
     pthread_mutex_lock(&ch->mu);
-    while (!rc && !irp->done && !ch->closed)
+    while (!rc && !irp->done && !ch->closed && ch->scard_gen == irp->device_gen)
         pthread_cond_wait(&ch->cv, &ch->mu);
+    if (!rc && !irp->done && !ch->closed) {
+        irp->orphan = true;
+        pthread_mutex_unlock(&ch->mu);
+        return scl_errf(e, SCL_E_STATE, "%s: the device was removed before the client answered",
+                        esc_ioctl_name(ioctl));
+    }
     if (!rc && !irp->done)
         rc = scl_errf(e, SCL_E_STATE, "%s: session closed before the client answered",
                       esc_ioctl_name(ioctl));

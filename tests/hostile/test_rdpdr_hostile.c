@@ -474,6 +474,43 @@ START_TEST(test_device_removed_then_calls_fail_fast)
 }
 END_TEST
 
+/* A call the client never answered fails when the client removes the
+ * device, instead of waiting for the session's end; the client's late
+ * completion of it is dropped, not a protocol error; and a device
+ * announced again serves calls. */
+START_TEST(test_pending_call_fails_when_its_device_is_removed)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    struct call c;
+    call_start(&c, a);
+    uint32_t id = peer_wait_irp(&pa, 0);
+    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
+    r.u.device_remove.DeviceCount = 1;
+    r.u.device_remove.DeviceIds[0] = 1;
+    feed_ok(a, &r);
+    ck_assert_int_eq(call_join(&c), SCL_E_STATE);
+    ck_assert_ptr_nonnull(strstr(c.e.msg, "device was removed"));
+    struct wcur w;
+    struct scl_err e;
+    wcur_init_dyn(&w);
+    good_completion(&w, id, 0x11);
+    ck_assert_msg(feed_raw(a, wcur_data(&w), wcur_len(&w), &e) == SCL_OK, "%s", e.msg);
+    wcur_free(&w);
+    wcur_init_dyn(&w);
+    device_list(&w, 2, 1);
+    ck_assert_int_eq(feed_raw(a, wcur_data(&w), wcur_len(&w), &e), SCL_OK);
+    wcur_free(&w);
+    assert_session_works(a, &pa, 0x22);
+    /* The same CompletionId again is unknown now: its slot was released. */
+    wcur_init_dyn(&w);
+    good_completion(&w, id, 0x11);
+    ck_assert_int_eq(feed_raw(a, wcur_data(&w), wcur_len(&w), &e), SCL_E_FORMAT);
+    wcur_free(&w);
+    rdpdr_chan_free(a);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("rdpdr_hostile");
@@ -490,6 +527,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(t, test_pdus_before_the_handshake_are_refused);
     tcase_add_test(t, test_client_gone_on_write_fails_the_call);
     tcase_add_test(t, test_device_removed_then_calls_fail_fast);
+    tcase_add_test(t, test_pending_call_fails_when_its_device_is_removed);
     suite_add_tcase(s, t);
     return s;
 }
