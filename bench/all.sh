@@ -169,6 +169,27 @@ read -r lab_med lab_min lab_max _ < <(stats <"$TMP/lab_us")
 read -r redir_med redir_min redir_max _ < <(stats <"$TMP/redir_us")
 read -r traced_med traced_min traced_max _ < <(stats <"$TMP/traced_us")
 read -r paused_med paused_min paused_max _ < <(stats <"$TMP/paused_us")
+# Where a redirected APDU's time goes: from alice's trace, the time between
+# the plug-in seeing a Transmit and its completion (FreeRDP's device and
+# context threads, the client's PC/SC to its lab, the card), per APDU.
+dev_us=$(python3 - "$TMP/alice.trace" <<'PY'
+import datetime, json, statistics, sys
+seen, d = {}, []
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("ioctl") != "Transmit":
+        continue
+    t = datetime.datetime.strptime(o["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+    if o["dir"] == "call":
+        seen[o["CompletionId"]] = t
+    elif o["CompletionId"] in seen:
+        d.append((t - seen.pop(o["CompletionId"])) * 1e6)
+print("%.1f" % statistics.median(d) if d else "nan")
+PY
+)
+redir_apdu_us=$(awk -v a="$redir_med" -v n="$mix_apdus" 'BEGIN {printf "%.1f", a / n}')
+lab_apdu_us=$(awk -v a="$lab_med" -v n="$mix_apdus" 'BEGIN {printf "%.1f", a / n}')
+rest_apdu_us=$(awk -v a="$redir_apdu_us" -v d="$dev_us" 'BEGIN {printf "%.1f", a - d}')
 
 # 2: the certprop read (SELECT, CHUID, four containers, paged), interleaved.
 echo "== 2. full certificate read: redirected vs lab, $ROUNDS rounds x $CERT_N"
