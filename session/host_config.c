@@ -1,15 +1,17 @@
 /*
  * host_config.c - the session host's config file: an INI subset with [host],
- * [policy] and [user NAME] sections, parsed through struct cur with
- * FILE:LINE errors.  Not for anything the host decides at run time.
+ * [policy] and [user NAME] sections (local_account resolved through passwd),
+ * parsed through struct cur with FILE:LINE errors.  Not for run-time choices.
  */
 #include "session.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HOST_CONFIG_MAX (256 * 1024)
 
@@ -149,6 +151,30 @@ static int set_profile(struct cfg_parse *p, const char *val, struct scl_err *e)
     return cfg_path(p, val, p->user->profile, sizeof p->user->profile, e);
 }
 
+/* The account must exist now (a typo is a load error, not a session that
+ * fails later) and only root can hand sockets and files to another uid. */
+static int set_local_account(struct cfg_parse *p, const char *val, struct scl_err *e)
+{
+    struct passwd pw, *found = NULL;
+    char buf[16384];
+    if (!val[0] || strlen(val) >= sizeof p->user->local_account)
+        return cfg_errf(p, e, "local_account: expected a local account name, got", val);
+    int rc = getpwnam_r(val, &pw, buf, sizeof buf, &found);
+    if (rc)
+        return scl_errf(e, SCL_E_IO, "%s:%zu: local_account: passwd lookup of '%s': %s", p->name,
+                        p->line, val, strerror(rc));
+    if (!found)
+        return cfg_errf(p, e, "local_account: no such account in the passwd database:", val);
+    if (geteuid() != 0)
+        return scl_errf(e, SCL_E_STATE,
+                        "%s:%zu: local_account '%s' needs the host to run as root (euid %lu)",
+                        p->name, p->line, val, (unsigned long)geteuid());
+    snprintf(p->user->local_account, sizeof p->user->local_account, "%s", val);
+    p->user->uid = pw.pw_uid;
+    p->user->gid = pw.pw_gid;
+    return SCL_OK;
+}
+
 static const struct cfg_key cfg_keys[] = {
     {SEC_HOST, "listen", set_listen},
     {SEC_HOST, "state_dir", set_state_dir},
@@ -160,6 +186,7 @@ static const struct cfg_key cfg_keys[] = {
     {SEC_POLICY, "certprop_policy", set_certprop_policy},
     {SEC_USER, "password", set_password},
     {SEC_USER, "profile", set_profile},
+    {SEC_USER, "local_account", set_local_account},
 };
 
 static bool cfg_user_name_ok(const char *s)

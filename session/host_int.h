@@ -7,6 +7,7 @@
 #define SCL_HOST_INT_H
 
 #include "common.h"
+#include "pcsock.h"
 #include "rdpdr.h"
 #include "session.h"
 
@@ -19,10 +20,12 @@ typedef void (*host_log_fn)(void *ctx, const char *line);
 
 struct scard_backend;
 
-/* Start the session's PC/SC socket (pcsock) at sock_path, served by calls
- * over ch.  The readers stay empty until scard_backend_device_ready. */
-int scard_backend_start(struct rdpdr_chan *ch, const char *sock_path, uid_t uid, host_log_fn log,
-                        void *log_ctx, struct scard_backend **out, struct scl_err *e);
+/* Start the session's PC/SC socket (pcsock) at sock_path for uid (and root,
+ * as peers says), served by calls over ch.  The readers stay empty until
+ * scard_backend_device_ready. */
+int scard_backend_start(struct rdpdr_chan *ch, const char *sock_path, uid_t uid,
+                        enum pcsock_peers peers, host_log_fn log, void *log_ctx,
+                        struct scard_backend **out, struct scl_err *e);
 /* The client's smart-card device is there: establish the two contexts and
  * start the status loop (on its own thread; returns at once). */
 void scard_backend_device_ready(struct scard_backend *be);
@@ -43,8 +46,9 @@ int32_t scard_rv_from_win(int32_t win);
 /* Start `BIN/scardlab certprop --profile P [--policy F] --json` (BIN: our
  * own folder) with
  * PCSCLITE_CSOCK_NAME=sock, stdout to DIR/certprop.json, stderr to
- * DIR/certprop.log; writes DIR/certprop.pid.  Does nothing (pid 0) unless
- * cfg says the service is running. */
+ * DIR/certprop.log; writes DIR/certprop.pid.  For a user with a
+ * local_account it runs as that account (groups, gid, uid dropped before
+ * exec).  Does nothing (pid 0) unless cfg says the service is running. */
 int host_certprop_start(const struct host_config *cfg, enum host_service state,
                         const struct host_user *u, const char *session_dir, const char *sock,
                         pid_t *pid, struct scl_err *e);

@@ -189,6 +189,46 @@ static void peer_service_apply(struct host_peer *p, enum host_service svc)
     }
 }
 
+/* A mapped user's profile folder: made 0700 for the account when missing.
+ * An existing one must already be the account's: root does not hand over a
+ * folder that belongs to someone else. */
+static int peer_profile_own(const struct host_user *u, struct scl_err *e)
+{
+    struct stat st;
+    if (!mkdir(u->profile, 0700)) {
+        /* lchown: a swapped-in symlink is not followed to its target. */
+        if (lchown(u->profile, u->uid, u->gid))
+            return scl_errf(e, SCL_E_IO, "profile %s: chown to %s: %s", u->profile,
+                            u->local_account, strerror(errno));
+        return SCL_OK;
+    }
+    if (errno != EEXIST)
+        return scl_errf(e, SCL_E_IO, "profile %s: mkdir: %s", u->profile, strerror(errno));
+    if (lstat(u->profile, &st))
+        return scl_errf(e, SCL_E_IO, "profile %s: %s", u->profile, strerror(errno));
+    if (!S_ISDIR(st.st_mode) || st.st_uid != u->uid)
+        return scl_errf(e, SCL_E_STATE,
+                        "profile %s: must be a folder owned by local account %s (uid %lu); it is "
+                        "%s owned by uid %lu",
+                        u->profile, u->local_account, (unsigned long)u->uid,
+                        S_ISDIR(st.st_mode) ? "a folder" : "not a folder",
+                        (unsigned long)st.st_uid);
+    return SCL_OK;
+}
+
+/* Hand a mapped user's session to the account, once the host has written
+ * everything it writes as root in the folder (the socket among them). */
+static int peer_session_own(struct host_peer *p, struct scl_err *e)
+{
+    const struct host_user *u = p->user;
+    if (!u->local_account[0])
+        return SCL_OK;
+    if (lchown(p->dir, u->uid, u->gid))
+        return scl_errf(e, SCL_E_IO, "%s: chown to %s: %s", p->dir, u->local_account,
+                        strerror(errno));
+    return peer_profile_own(u, e);
+}
+
 static bool peer_resolve_user(struct host_peer *p)
 {
     const struct host_config *cfg = p->srv->cfg;
@@ -229,16 +269,28 @@ static int peer_session_start(struct host_peer *p, struct scl_err *e)
     p->rdpdr = rdpdr_chan_new(&cb, srv->cfg->enable_smartcard, client_id);
     if (!p->rdpdr)
         return scl_errf(e, SCL_E_NOMEM, "rdpdr: out of memory");
-    if ((rc = scard_backend_start(p->rdpdr, p->sock, getuid(), peer_log_line, p, &p->be, e)))
+    /* A mapped user's socket serves the account alone: "refuses every other
+     * uid", root and the host's own included. */
+    const struct host_user *u = p->user;
+    bool mapped = u->local_account[0] != 0;
+    if ((rc = scard_backend_start(p->rdpdr, p->sock, mapped ? u->uid : getuid(),
+                                  mapped ? PCSOCK_PEERS_UID_ONLY : PCSOCK_PEERS_UID_AND_ROOT,
+                                  peer_log_line, p, &p->be, e)))
         return rc;
     char prof[PATH_MAX + 16];
     snprintf(prof, sizeof prof, "%s/profile", p->dir);
     if ((rc = scl_write_atomic(prof, p->user->profile, strlen(p->user->profile), 0600, e)))
         return rc;
-    if ((rc = peer_link_current(p, e)))
+    if ((rc = peer_session_own(p, e)) || (rc = peer_link_current(p, e)))
         return rc;
-    host_logf(p->name, "session started for user %s: dir %s, PC/SC socket %s", p->user->name,
-              p->dir, p->sock);
+    if (mapped)
+        host_logf(p->name,
+                  "session started for user %s (local account %s, uid %lu): dir %s, "
+                  "PC/SC socket %s",
+                  u->name, u->local_account, (unsigned long)u->uid, p->dir, p->sock);
+    else
+        host_logf(p->name, "session started for user %s: dir %s, PC/SC socket %s", u->name, p->dir,
+                  p->sock);
     pthread_mutex_lock(&srv->mu);
     p->started = true;
     peer_service_apply(p, srv->svc);
@@ -554,6 +606,31 @@ static void *server_signal_thread(void *arg)
     }
 }
 
+/* Mapped accounts must reach their socket, STATE/sessions/U-N/pcscd.comm:
+ * STATE and STATE/sessions become 0711 (enter, not list).  Each session
+ * folder stays 0700, the account's; everything else in STATE stays 0600/0700. */
+static int server_open_state(const struct host_config *cfg, struct scl_err *e)
+{
+    char sessions[PATH_MAX + 16];
+    bool any = false;
+    for (size_t i = 0; i < cfg->nusers; i++)
+        any |= cfg->users[i].local_account[0] != 0;
+    if (!any)
+        return SCL_OK;
+    snprintf(sessions, sizeof sessions, "%s/sessions", cfg->state_dir);
+    if (scl_mkdirs(sessions, 0700, e))
+        return SCL_E_IO;
+    if (chmod(cfg->state_dir, 0711) || chmod(sessions, 0711))
+        return scl_errf(e, SCL_E_IO, "%s: chmod 0711 (for local accounts): %s", cfg->state_dir,
+                        strerror(errno));
+    for (size_t i = 0; i < cfg->nusers; i++)
+        if (cfg->users[i].local_account[0])
+            host_logf("host", "user %s maps to local account %s (uid %lu, gid %lu)",
+                      cfg->users[i].name, cfg->users[i].local_account,
+                      (unsigned long)cfg->users[i].uid, (unsigned long)cfg->users[i].gid);
+    return SCL_OK;
+}
+
 static int server_prepare(struct host_server *srv, struct scl_err *e)
 {
     struct host_config *cfg = srv->cfg;
@@ -573,7 +650,8 @@ static int server_prepare(struct host_server *srv, struct scl_err *e)
             return SCL_E_CRYPTO;
     }
     snprintf(srv->sam, sizeof srv->sam, "%s/sam", cfg->state_dir);
-    return host_sam_write(cfg, srv->sam, e);
+    int rc = host_sam_write(cfg, srv->sam, e);
+    return rc ? rc : server_open_state(cfg, e);
 }
 
 static void server_wait_peers(struct host_server *srv)

@@ -675,9 +675,11 @@ static bool peer_allowed(struct pcsock *ps, int fd)
         pcsock_log(ps, "refused a peer: SO_PEERCRED failed: %s", strerror(errno));
         return false;
     }
-    if (cred.uid == ps->allowed_uid || cred.uid == 0) return true;
-    pcsock_log(ps, "refused peer pid %ld uid %lu: only uid %lu (and root) may use this socket",
-               (long)cred.pid, (unsigned long)cred.uid, (unsigned long)ps->allowed_uid);
+    bool root_ok = ps->peers == PCSOCK_PEERS_UID_AND_ROOT;
+    if (cred.uid == ps->allowed_uid || (root_ok && cred.uid == 0)) return true;
+    pcsock_log(ps, "refused peer pid %ld uid %lu: only uid %lu%s may use this socket",
+               (long)cred.pid, (unsigned long)cred.uid, (unsigned long)ps->allowed_uid,
+               root_ok ? " (and root)" : "");
     return false;
 }
 
@@ -820,6 +822,13 @@ static void pcsock_free(struct pcsock *ps)
 int pcsock_start(const char *socket_path, const struct pcsock_ops *ops, void *be, uid_t allowed_uid,
                  struct pcsock **out, struct scl_err *e)
 {
+    return pcsock_start_peers(socket_path, ops, be, allowed_uid, PCSOCK_PEERS_UID_AND_ROOT, out, e);
+}
+
+int pcsock_start_peers(const char *socket_path, const struct pcsock_ops *ops, void *be,
+                       uid_t allowed_uid, enum pcsock_peers peers, struct pcsock **out,
+                       struct scl_err *e)
+{
     *out = NULL;
     struct pcsock *ps = calloc(1, sizeof *ps);
     if (!ps) return scl_errf(e, SCL_E_NOMEM, "%s: out of memory", socket_path);
@@ -827,6 +836,7 @@ int pcsock_start(const char *socket_path, const struct pcsock_ops *ops, void *be
     ps->ops = ops;
     ps->be = be;
     ps->allowed_uid = allowed_uid;
+    ps->peers = peers;
     const char *trace = getenv("PCSOCK_TRACE");
     ps->trace = trace && !strcmp(trace, "1");
     pthread_mutex_init(&ps->mu, NULL);

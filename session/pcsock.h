@@ -65,12 +65,24 @@ struct pcsock_ops {
 
 struct pcsock;
 
+/* Which peers (by SO_PEERCRED uid) are served; every other one is closed
+ * at accept, with a log line naming its pid and uid. */
+enum pcsock_peers {
+    PCSOCK_PEERS_UID_AND_ROOT, /* allowed_uid, and root */
+    PCSOCK_PEERS_UID_ONLY,     /* allowed_uid alone: not root, not our own uid */
+};
+
 /* Create the socket (its directory must exist and be 0700; the socket file
  * stays for the endpoint's whole life, since clients stat it) and start
- * serving on background threads.  Only peers whose uid is allowed_uid (or
+ * serving on background threads.  The socket file is 0600; when we run as
+ * root it is owned by allowed_uid.  Only peers whose uid is allowed_uid (or
  * root) are served. */
 int pcsock_start(const char *socket_path, const struct pcsock_ops *ops, void *be, uid_t allowed_uid,
                  struct pcsock **out, struct scl_err *e);
+/* The same, with the peer rule spelled out. */
+int pcsock_start_peers(const char *socket_path, const struct pcsock_ops *ops, void *be,
+                       uid_t allowed_uid, enum pcsock_peers peers, struct pcsock **out,
+                       struct scl_err *e);
 /* Replace the reader list; changed readers get a new event counter and every
  * client waiting in SCardGetStatusChange is woken. */
 void pcsock_set_readers(struct pcsock *ps, const struct pcsock_reader *readers, size_t n);

@@ -53,6 +53,7 @@ struct pcsock {
     const struct pcsock_ops *ops;
     void *be;
     uid_t allowed_uid;
+    enum pcsock_peers peers;
     bool trace; /* PCSOCK_TRACE=1: log every request by its wire name */
     pthread_t accept_thread, notify_thread;
 

@@ -702,8 +702,9 @@ static const struct pcsock_ops be_ops = {
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-int scard_backend_start(struct rdpdr_chan *ch, const char *sock_path, uid_t uid, host_log_fn log,
-                        void *log_ctx, struct scard_backend **out, struct scl_err *e)
+int scard_backend_start(struct rdpdr_chan *ch, const char *sock_path, uid_t uid,
+                        enum pcsock_peers peers, host_log_fn log, void *log_ctx,
+                        struct scard_backend **out, struct scl_err *e)
 {
     struct scard_backend *be = calloc(1, sizeof *be);
     if (!be)
@@ -713,7 +714,7 @@ int scard_backend_start(struct rdpdr_chan *ch, const char *sock_path, uid_t uid,
     be->log_ctx = log_ctx;
     pthread_mutex_init(&be->mu, NULL);
     pthread_cond_init(&be->cv, NULL);
-    int rc = pcsock_start(sock_path, &be_ops, be, uid, &be->ps, e);
+    int rc = pcsock_start_peers(sock_path, &be_ops, be, uid, peers, &be->ps, e);
     if (rc) {
         pthread_cond_destroy(&be->cv);
         pthread_mutex_destroy(&be->mu);

@@ -12,9 +12,13 @@
  * points at the live one.  Server policy from the config: fEnableSmartCard,
  * the CertProp service state and policy file.  SIGTERM closes every session
  * (orderly smart-card teardown, certprop stopped, sockets removed); SIGHUP
- * re-reads the [policy] certprop_service line.
+ * re-reads the [policy] certprop_service line.  A user mapped to a local
+ * account (local_account=, root hosts only) gets a session folder, socket
+ * and profile owned by that account, a socket that serves that uid alone,
+ * and certprop run as that account.
  * Does not: draw a desktop (one small bitmap so clients call the session
- * active), redirect anything but smart cards, or run programs as other uids.
+ * active), redirect anything but smart cards, or log anyone in (no PAM, no
+ * login session: a mapped account only owns files and runs certprop).
  */
 #ifndef SCL_SESSION_H
 #define SCL_SESSION_H
@@ -23,6 +27,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define HOST_MAX_USERS 16
 #define HOST_NAME_MAX_LEN 64
@@ -35,6 +40,11 @@ struct host_user {
     char name[HOST_NAME_MAX_LEN];
     char password[128];
     char profile[PATH_MAX];
+    /* local_account=NAME: the session belongs to this passwd account.
+     * Empty: it belongs to the host's own uid (and root). */
+    char local_account[HOST_NAME_MAX_LEN];
+    uid_t uid; /* the account's, resolved when the config is loaded */
+    gid_t gid; /* its primary group */
 };
 
 struct host_config {
@@ -53,7 +63,9 @@ struct host_config {
 };
 
 /* Parse a config file (INI subset, docs/session-host.md); relative paths are
- * taken from the file's folder.  Errors say "FILE:LINE: ...". */
+ * taken from the file's folder.  Errors say "FILE:LINE: ...".  A
+ * local_account is looked up in the passwd database here, and is an error
+ * unless the caller runs as root (geteuid() == 0). */
 int host_config_load(const char *path, struct host_config *cfg, struct scl_err *e);
 /* The same from text; name is used in messages, base_dir resolves paths. */
 int host_config_parse(const char *text, size_t len, const char *name, const char *base_dir,

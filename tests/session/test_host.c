@@ -1,13 +1,16 @@
 /*
  * test_host.c - the session host's config file (values, defaults, FILE:LINE
- * errors), its SAM file, and the Windows <-> pcsc-lite constant translation
- * of the smart-card backend.  Not for running a host (tests/e2e/host_*.sh).
+ * errors, local_account), its SAM file, and the backend's Windows <->
+ * pcsc-lite constants.  Not for running a host (tests/e2e/host_*.sh).
  */
 #include "host_int.h"
 
 #include <check.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <winscard.h>
 
@@ -85,6 +88,87 @@ START_TEST(test_config_errors_name_file_and_line)
 }
 END_TEST
 
+static const char mapped[] = "[host]\nstate_dir=/s\n"
+                             "[user alice]\npassword=x\nprofile=/p\nlocal_account = nobody\n"
+                             "[user bob]\npassword=y\nprofile=/q\n";
+
+START_TEST(test_config_local_account_resolves_uid_and_gid)
+{
+    static struct host_config cfg;
+    struct scl_err e;
+    struct passwd *pw = getpwnam("nobody");
+    ck_assert_ptr_nonnull(pw);
+    if (geteuid() != 0) { /* not root: the mapping itself is the error */
+        ck_assert_int_ne(host_config_parse(mapped, strlen(mapped), "h.conf", NULL, &cfg, &e), 0);
+        ck_assert_ptr_nonnull(strstr(e.msg, "h.conf:6: local_account 'nobody' needs the host"));
+        return;
+    }
+    ck_assert_msg(host_config_parse(mapped, strlen(mapped), "h.conf", NULL, &cfg, &e) == SCL_OK,
+                  "%s", e.msg);
+    const struct host_user *a = host_config_user(&cfg, "alice"), *b = host_config_user(&cfg, "bob");
+    ck_assert_str_eq(a->local_account, "nobody");
+    ck_assert_uint_eq(a->uid, pw->pw_uid);
+    ck_assert_uint_eq(a->gid, pw->pw_gid);
+    ck_assert_str_eq(b->local_account, ""); /* unmapped: the host's own uid */
+}
+END_TEST
+
+START_TEST(test_config_unknown_local_account_names_file_and_line)
+{
+    expect_error("[host]\nstate_dir=/s\n[user a]\npassword=x\nprofile=/p\n"
+                 "local_account=scl-no-such-account\n",
+                 "h.conf:6: local_account: no such account in the passwd database: "
+                 "'scl-no-such-account'");
+    expect_error("[host]\nstate_dir=/s\n[user a]\nlocal_account=\n",
+                 "h.conf:4: local_account: expected a local account name, got ''");
+    expect_error("[host]\nlocal_account=root\n",
+                 "h.conf:2: unknown key in this section: 'local_account'");
+}
+END_TEST
+
+/* Run as root, drop to nobody in a child of our own (whatever Check's fork
+ * mode) and load the same mapping there. */
+START_TEST(test_config_local_account_refused_when_not_root)
+{
+    static struct host_config cfg;
+    struct scl_err e;
+    struct passwd *pw = getpwnam("nobody");
+    ck_assert_ptr_nonnull(pw);
+    if (geteuid() != 0) {
+        ck_assert_int_ne(host_config_parse(mapped, strlen(mapped), "h.conf", NULL, &cfg, &e), 0);
+        ck_assert_ptr_nonnull(strstr(e.msg, "needs the host to run as root"));
+        return;
+    }
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(fds[0]);
+        if (setgid(pw->pw_gid) || setuid(pw->pw_uid)) _exit(2);
+        int rc = host_config_parse(mapped, strlen(mapped), "h.conf", NULL, &cfg, &e);
+        if (rc && write(fds[1], e.msg, strlen(e.msg)) < 0) _exit(3);
+        _exit(rc ? 0 : 1);
+    }
+    close(fds[1]);
+    char msg[512] = {0};
+    ssize_t n = read(fds[0], msg, sizeof msg - 1);
+    close(fds[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the mapping should be refused as uid %u (child status 0x%x)",
+                  (unsigned)pw->pw_uid, (unsigned)status);
+    ck_assert_int_gt(n, 0);
+    char want[128];
+    snprintf(want, sizeof want,
+             "h.conf:6: local_account 'nobody' needs the host to run as root "
+             "(euid %u)",
+             (unsigned)pw->pw_uid);
+    ck_assert_str_eq(msg, want);
+}
+END_TEST
+
 START_TEST(test_sam_line_matches_winpr_hash)
 {
     /* `winpr-hash -u alice -p alicepw -f sam` prints this line. */
@@ -147,6 +231,9 @@ static Suite *host_suite(void)
     tcase_add_test(c, test_config_reads_every_key);
     tcase_add_test(c, test_config_defaults_to_loopback_nla_and_service_running);
     tcase_add_test(c, test_config_errors_name_file_and_line);
+    tcase_add_test(c, test_config_local_account_resolves_uid_and_gid);
+    tcase_add_test(c, test_config_unknown_local_account_names_file_and_line);
+    tcase_add_test(c, test_config_local_account_refused_when_not_root);
     tcase_add_test(c, test_sam_line_matches_winpr_hash);
     suite_add_tcase(s, c);
     TCase *k = tcase_create("constants");
