@@ -1,6 +1,6 @@
 #!/bin/bash
 # Stock xfreerdp /smartcard (under Xvfb) against the session host: wrong
-# password refused; with alice's card in the client's lab, certprop in her
+# password and unknown user refused by NLA; with alice's card in the client's lab, certprop in her
 # session fills her My store (KEY_PROV_INFO checked with certutil), and
 # pkcs15-tool / pkcs11-tool inside the session read and sign through the
 # redirection (openssl verifies); a client killed mid-session leaves the host
@@ -22,6 +22,12 @@ client_start bad alice wrong-pw "$E2E_TMP/lab" /smartcard
 if wait "$CLIENT_PID"; then fail "xfreerdp with a wrong password should fail"; fi
 [ "$(my_count "$ALICE_PROFILE")" = 0 ] || fail "a refused logon should not propagate"
 [ ! -e "$HOST_STATE/users/alice/current" ] || fail "a refused logon should not create a session"
+
+note "an unknown user is refused by NLA"
+client_start nobody mallory Alice-pw1 "$E2E_TMP/lab" /smartcard
+if wait "$CLIENT_PID"; then fail "xfreerdp as an unknown user should fail"; fi
+[ ! -e "$HOST_STATE/users/mallory" ] || fail "an unknown user should get no session"
+! grep -q "session started" "$E2E_TMP/host.log" || fail "no session should have started yet"
 
 note "alice connects with /smartcard: certprop propagates her 4 certificates"
 client_start a1 alice Alice-pw1 "$E2E_TMP/lab" /smartcard
