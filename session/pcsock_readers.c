@@ -165,7 +165,10 @@ void *pcsock_notify_main(void *arg)
 {
     struct pcsock *ps = arg;
     pthread_mutex_lock(&ps->mu);
-    uint64_t seen = ps->gen;
+    /* The generation pcsock_start began with, not the one this thread
+     * first sees: a change made before it ran (its start can be slow) would
+     * otherwise never be signalled to a client already waiting for it. */
+    uint64_t seen = 0;
     while (!ps->stopping) {
         if (ps->gen == seen) {
             pthread_cond_wait(&ps->changed, &ps->mu);
