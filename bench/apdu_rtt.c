@@ -202,34 +202,15 @@ static int op_one(struct rtt_link *l, const uint8_t *apdu, size_t alen)
     return xmit_raw(l, apdu, alen, resp, &rlen);
 }
 
-/* Is signal sig pending for the whole of process pid (ShdPnd in its
- * /proc status)?  -1 when that cannot be read. */
+/* Is signal sig pending for the whole of process pid (ShdPnd, a hex mask,
+ * in its /proc status)?  -1 when that cannot be read. */
 static int signal_pending(pid_t pid, int sig)
 {
-    static const char key[] = "ShdPnd:";
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    struct cur c;
-    cur_init(&c, buf, n);
-    while (cur_left(&c)) {
-        struct cur at = c;
-        const uint8_t *k = cur_bytes(&at, sizeof key - 1);
-        if (k && !memcmp(k, key, sizeof key - 1)) {
-            uint64_t mask = 0;
-            for (uint8_t ch; cur_left(&at) && (ch = cur_u8(&at)) != '\n';) {
-                int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-                if (d >= 0) mask = mask << 4 | (uint64_t)d;
-            }
-            return (int)(mask >> (sig - 1) & 1);
-        }
-        while (cur_left(&c) && cur_u8(&c) != '\n')
-            ;
-    }
-    return -1;
+    char v[32], *end;
+    if (scl_proc_status(pid, "ShdPnd", v, sizeof v, NULL)) return -1;
+    unsigned long long mask = strtoull(v, &end, 16);
+    if (end == v || *end) return -1;
+    return (int)(mask >> (sig - 1) & 1);
 }
 
 /* SIGUSR1 to the client, and wait (up to 1 s) until a thread of it has

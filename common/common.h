@@ -137,6 +137,10 @@ int scl_read_file(const char *path, size_t max, uint8_t **out, size_t *len, stru
  * of thousands of small files is read without walking its full path each time. */
 int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
                      struct scl_err *e);
+/* The text after "KEY:" (blanks skipped, up to the line's end) in
+ * /proc/PID/status, pid 0 meaning this process: VmRSS, ShdPnd, ...
+ * SCL_E_NOTFOUND when the process or the line is not there. */
+int scl_proc_status(pid_t pid, const char *key, char *val, size_t cap, struct scl_err *e);
 /* mkdir -p with mode for every created component. */
 int scl_mkdirs(const char *path, mode_t mode, struct scl_err *e);
 

@@ -115,6 +115,59 @@ int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, siz
     return SCL_OK;
 }
 
+/* /proc files report a size of 0, so this reads to EOF instead of st_size. */
+static size_t read_to_eof(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t k = read(fd, buf + got, cap - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
+int scl_proc_status(pid_t pid, const char *key, char *val, size_t cap, struct scl_err *e)
+{
+    char path[64], buf[8192];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
+                        strerror(errno));
+    size_t n = read_to_eof(fd, buf, sizeof buf);
+    close(fd);
+    size_t klen = strlen(key);
+    struct cur c;
+    cur_init(&c, buf, n);
+    while (cur_left(&c)) {
+        struct cur at = c;
+        const uint8_t *k = cur_bytes(&at, klen + 1);
+        if (k && !memcmp(k, key, klen) && k[klen] == ':') {
+            for (struct cur t = at;; at = t) {
+                uint8_t ch = cur_u8(&t);
+                if (!cur_ok(&t) || (ch != ' ' && ch != '\t'))
+                    break;
+            }
+            size_t v = 0;
+            for (uint8_t ch; cur_left(&at) && (ch = cur_u8(&at)) != '\n' && v + 1 < cap;)
+                val[v++] = (char)ch;
+            if (cap)
+                val[v] = 0;
+            return SCL_OK;
+        }
+        while (cur_left(&c) && cur_u8(&c) != '\n')
+            ;
+    }
+    return scl_errf(e, SCL_E_NOTFOUND, "%s: no %s line", path, key);
+}
+
 int scl_mkdirs(const char *path, mode_t mode, struct scl_err *e)
 {
     char buf[4096];

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 START_TEST(test_reads_both_byte_orders)
 {
@@ -201,6 +202,23 @@ START_TEST(test_hex_decode_accepts_article_spellings)
 }
 END_TEST
 
+START_TEST(test_proc_status_reads_a_line_by_key)
+{
+    char v[64];
+    struct scl_err e = {0};
+    ck_assert_int_eq(scl_proc_status(0, "Pid", v, sizeof v, &e), SCL_OK);
+    ck_assert_int_eq(atoi(v), (int)getpid());
+    ck_assert_int_eq(scl_proc_status(getpid(), "Name", v, sizeof v, &e), SCL_OK);
+    ck_assert_str_eq(v, "test_cursor"); /* blanks after the colon skipped */
+    /* A key is a whole name: "Pi" is not "Pid". */
+    ck_assert_int_eq(scl_proc_status(0, "Pi", v, sizeof v, &e), SCL_E_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no Pi line"));
+    char small[3];
+    ck_assert_int_eq(scl_proc_status(0, "Name", small, sizeof small, &e), SCL_OK);
+    ck_assert_str_eq(small, "te"); /* cut to fit, still terminated */
+}
+END_TEST
+
 static Suite *cursor_suite(void)
 {
     Suite *s = suite_create("cursor");
@@ -217,6 +235,7 @@ static Suite *cursor_suite(void)
     tcase_add_test(tc, test_writer_nested_tlv_widens_length);
     tcase_add_test(tc, test_writer_le_and_patch);
     tcase_add_test(tc, test_hex_decode_accepts_article_spellings);
+    tcase_add_test(tc, test_proc_status_reads_a_line_by_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -494,41 +494,14 @@ static void hostile_released(const struct esc_context *ctx)
     esc_msg_free(&r);
 }
 
-/* VmRSS of this process in KiB, from /proc/self/status; 0 if unreadable. */
+/* VmRSS of this process in KiB ("1234 kB"); 0 if unreadable. */
 static unsigned long hostile_rss_kib(void)
 {
-    static const char key[] = "VmRSS:";
-    char buf[4096];
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
+    char v[64], *end;
+    if (scl_proc_status(0, "VmRSS", v, sizeof v, NULL))
         return 0;
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    struct cur c;
-    cur_init(&c, buf, n);
-    while (cur_left(&c)) {
-        struct cur at = c;
-        const uint8_t *k = cur_bytes(&at, sizeof key - 1);
-        if (k && !memcmp(k, key, sizeof key - 1)) {
-            unsigned long kib = 0;
-            bool digits = false;
-            for (;;) {
-                uint8_t ch = cur_u8(&at);
-                bool blank = ch == ' ' || ch == '\t';
-                if (!cur_ok(&at) || (!blank && (ch < '0' || ch > '9')))
-                    return digits ? kib : 0;
-                if (!blank) {
-                    kib = kib * 10 + (unsigned long)(ch - '0');
-                    digits = true;
-                } else if (digits) {
-                    return kib;
-                }
-            }
-        }
-        while (cur_left(&c) && cur_u8(&c) != '\n')
-            ;
-    }
-    return 0;
+    unsigned long kib = strtoul(v, &end, 10);
+    return end != v && !strcmp(end, " kB") ? kib : 0;
 }
 
 /* The memory bound: the structured cases and a valid session, rounds times;
