@@ -72,6 +72,17 @@ client_start() {
     HOST_PIDS+=("$CLIENT_PID")
 }
 
+# alice_and_bob_labs: labs laba and labb with alice's and bob's freshly
+# minted cards (in $E2E_TMP/alice and $E2E_TMP/bob) in slot 0.
+alice_and_bob_labs() {
+    lab_up "$E2E_TMP/laba"
+    lab_up "$E2E_TMP/labb"
+    mint "$E2E_TMP/alice" "Alice Example"
+    mint "$E2E_TMP/bob" "Bob Example"
+    "$SCARDLAB" card insert --lab "$E2E_TMP/laba" --slot 0 "$E2E_TMP/alice/card.conf" >/dev/null || fail "insert alice"
+    "$SCARDLAB" card insert --lab "$E2E_TMP/labb" --slot 0 "$E2E_TMP/bob/card.conf" >/dev/null || fail "insert bob"
+}
+
 # wait_log PATTERN SECONDS: the host log shows PATTERN in time.
 wait_log() {
     for _ in $(seq 1 $(($2 * 10))); do grep -qE -- "$1" "$E2E_TMP/host.log" && return 0; sleep 0.1; done

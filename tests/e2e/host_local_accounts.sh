@@ -70,12 +70,7 @@ expect_contains "$out" "host.conf:9: local_account 'scl-alice' needs the host to
     "host as uid $A_UID with local_account"
 [ ! -e "$E2E_TMP/nonroot/state" ] || fail "a refused config should leave no state behind"
 
-lab_up "$E2E_TMP/laba"
-lab_up "$E2E_TMP/labb"
-mint "$E2E_TMP/alice" "Alice Example"
-mint "$E2E_TMP/bob" "Bob Example"
-"$SCARDLAB" card insert --lab "$E2E_TMP/laba" --slot 0 "$E2E_TMP/alice/card.conf" >/dev/null || fail "insert alice"
-"$SCARDLAB" card insert --lab "$E2E_TMP/labb" --slot 0 "$E2E_TMP/bob/card.conf" >/dev/null || fail "insert bob"
+alice_and_bob_labs
 host_start "$E2E_TMP/host.conf"
 client_start alice alice Alice-pw1 "$E2E_TMP/laba" /smartcard
 client_start bob bob Bob-pw2 "$E2E_TMP/labb" /smartcard

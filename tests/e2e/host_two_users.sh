@@ -6,12 +6,7 @@
 . "$(dirname "$0")/host_lib.sh"
 host_init pkcs15-tool openssl python3
 
-lab_up "$E2E_TMP/laba"
-lab_up "$E2E_TMP/labb"
-mint "$E2E_TMP/alice" "Alice Example"
-mint "$E2E_TMP/bob" "Bob Example"
-"$SCARDLAB" card insert --lab "$E2E_TMP/laba" --slot 0 "$E2E_TMP/alice/card.conf" >/dev/null || fail "insert alice"
-"$SCARDLAB" card insert --lab "$E2E_TMP/labb" --slot 0 "$E2E_TMP/bob/card.conf" >/dev/null || fail "insert bob"
+alice_and_bob_labs
 host_config "$E2E_TMP/host.conf" fEnableSmartCard=1 certprop_service=running
 host_start "$E2E_TMP/host.conf"
 

@@ -215,6 +215,18 @@ static void assert_session_works(struct rdpdr_chan *ch, struct peer *pe, uint8_t
 
 static struct peer pa, pb;
 
+/* Session a (peer pa) after the handshake, with one call sent: the IRP's
+ * CompletionId in *id, the call waiting in c. */
+static struct rdpdr_chan *chan_with_one_call(struct call *c, uint32_t *id)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    call_start(c, a);
+    *id = peer_wait_irp(&pa, 0);
+    return a;
+}
+
+
 START_TEST(test_control_rsp_longer_than_its_pdu_drops_only_that_session)
 {
     struct rdpdr_chan *a = peer_chan(&pa), *b = peer_chan(&pb);
@@ -239,11 +251,9 @@ END_TEST
 
 START_TEST(test_every_truncation_of_a_control_rsp_is_refused)
 {
-    struct rdpdr_chan *a = peer_chan(&pa);
-    handshake(a);
     struct call c;
-    call_start(&c, a);
-    uint32_t id = peer_wait_irp(&pa, 0);
+    uint32_t id;
+    struct rdpdr_chan *a = chan_with_one_call(&c, &id);
     struct wcur w;
     struct scl_err e;
     wcur_init_dyn(&w);
@@ -296,11 +306,9 @@ END_TEST
 
 START_TEST(test_second_completion_for_the_same_id_is_refused)
 {
-    struct rdpdr_chan *a = peer_chan(&pa);
-    handshake(a);
     struct call c;
-    call_start(&c, a);
-    uint32_t id = peer_wait_irp(&pa, 0);
+    uint32_t id;
+    struct rdpdr_chan *a = chan_with_one_call(&c, &id);
     struct wcur w;
     struct scl_err e;
     wcur_init_dyn(&w);
@@ -480,11 +488,9 @@ END_TEST
  * announced again serves calls. */
 START_TEST(test_pending_call_fails_when_its_device_is_removed)
 {
-    struct rdpdr_chan *a = peer_chan(&pa);
-    handshake(a);
     struct call c;
-    call_start(&c, a);
-    uint32_t id = peer_wait_irp(&pa, 0);
+    uint32_t id;
+    struct rdpdr_chan *a = chan_with_one_call(&c, &id);
     struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
     r.u.device_remove.DeviceCount = 1;
     r.u.device_remove.DeviceIds[0] = 1;
