@@ -52,6 +52,10 @@ struct scard_backend {
     /* Who may use the card I/O context for a lock-taking call: the handle
      * holding a transaction, BE_GATE_CONNECT during a Connect, or 0. */
     uint64_t gate_owner;
+    /* How many holds gate_owner has: Connects in flight together, or a
+     * card's nested BeginTransactions.  The gate opens at 0, not at the
+     * first release (one Connect ending must not open it under another). */
+    unsigned gate_holds;
 };
 
 #define BE_GATE_CONNECT UINT64_MAX
@@ -379,32 +383,45 @@ static void be_leave(struct scard_backend *be)
     pthread_mutex_unlock(&be->mu);
 }
 
-/* The client's pcscd makes SCardConnect and SCardBeginTransaction wait while
- * another handle holds a transaction, and FreeRDP runs every call on our one
- * card I/O context on one thread.  Sent through, such a call would block that
- * thread, and the holder's own Transmit and EndTransaction would queue behind
- * it forever (seen: pkcs15-tool connecting while certprop read the card).
- * So the wait happens here, on our side, and the context stays free. */
+/* The client's pcscd makes SCardConnect, SCardBeginTransaction and a
+ * resetting SCardDisconnect wait while another handle holds a transaction,
+ * and FreeRDP runs every call on our one card I/O context on one thread.
+ * Sent through, such a call would block that thread, and the holder's own
+ * Transmit and EndTransaction would queue behind it forever (seen:
+ * pkcs15-tool connecting while certprop read the card).  So the wait
+ * happens here, on our side, and the context stays free. */
 static bool be_gate_claim(struct scard_backend *be, uint64_t owner)
 {
     pthread_mutex_lock(&be->mu);
     while (be->gate_owner && be->gate_owner != owner && !be->stopping && !be->failed)
         pthread_cond_wait(&be->cv, &be->mu);
     bool ok = !be->stopping && !be->failed;
-    if (ok)
+    if (ok) {
         be->gate_owner = owner;
+        be->gate_holds++;
+    }
     pthread_mutex_unlock(&be->mu);
     return ok;
 }
 
-static void be_gate_release(struct scard_backend *be, uint64_t owner)
+/* One hold of owner's ends; all of them when all (a Disconnect ends every
+ * nested transaction of its handle). */
+static void be_gate_release_holds(struct scard_backend *be, uint64_t owner, bool all)
 {
     pthread_mutex_lock(&be->mu);
-    if (be->gate_owner == owner) {
-        be->gate_owner = 0;
-        pthread_cond_broadcast(&be->cv);
+    if (be->gate_owner == owner && be->gate_holds) {
+        be->gate_holds = all ? 0 : be->gate_holds - 1;
+        if (!be->gate_holds) {
+            be->gate_owner = 0;
+            pthread_cond_broadcast(&be->cv);
+        }
     }
     pthread_mutex_unlock(&be->mu);
+}
+
+static void be_gate_release(struct scard_backend *be, uint64_t owner)
+{
+    be_gate_release_holds(be, owner, false);
 }
 
 static struct be_card *be_card(struct scard_backend *be, uint64_t card)
@@ -518,8 +535,14 @@ static int32_t op_disconnect(void *ctx, uint64_t card, uint32_t dwDisposition)
     struct scard_backend *be = ctx;
     if (!be_enter(be))
         return (int32_t)SCARD_E_NO_SERVICE;
+    /* pcscd holds a Disconnect that resets or unpowers the card while
+     * another handle's transaction lasts: through the gate, like Connect. */
+    if (dwDisposition != SCARD_LEAVE_CARD && !be_gate_claim(be, card)) {
+        be_leave(be);
+        return (int32_t)SCARD_E_NO_SERVICE;
+    }
     int32_t rv = be_hcard_call(be, SCARD_IOCTL_DISCONNECT, card, dwDisposition);
-    be_gate_release(be, card); /* disconnecting ends its transaction too */
+    be_gate_release_holds(be, card, true); /* disconnecting ends its transactions too */
     be_leave(be);
     return rv;
 }
