@@ -168,6 +168,14 @@ static void opts(struct sw_opts *o)
     o->progress = false;
 }
 
+/* opts() for --apply with its backup in backup. */
+static void apply_opts(struct sw_opts *o, const char *backup)
+{
+    opts(o);
+    o->apply = true;
+    o->backup_dir = backup;
+}
+
 static const struct placed *placed_by(const char *path, const char *thumb)
 {
     for (size_t i = 0; i < nplaced; i++)
@@ -498,9 +506,7 @@ START_TEST(test_apply_removes_exactly_findings_then_restore_is_byte_identical_an
     char backup[400];
     snprintf(backup, sizeof backup, "%s/backup", tmp);
     struct sw_opts o;
-    opts(&o);
-    o.apply = true;
-    o.backup_dir = backup;
+    apply_opts(&o, backup);
     o.jobs = 2;
     struct sw_result r;
     sweep(&o, &r);
@@ -575,9 +581,7 @@ START_TEST(test_apply_moves_each_removed_file_into_the_backup_byte_identical)
     snprintf(backup, sizeof backup, "%s/backup", tmp);
     snprintf(removed, sizeof removed, "%s/removed", backup);
     struct sw_opts o;
-    opts(&o);
-    o.apply = true;
-    o.backup_dir = backup;
+    apply_opts(&o, backup);
     struct sw_result r;
     sweep(&o, &r);
     ck_assert_uint_eq(r.removed, 12);
@@ -602,13 +606,10 @@ START_TEST(test_apply_with_backup_on_another_file_system_unlinks)
     take_snapshot(&snap);
     char backup[] = "/dev/shm/scl-test-sweep-backup-XXXXXX", removed[80];
     ck_assert_ptr_nonnull(mkdtemp(backup));
-    snprintf(removed, sizeof removed, "%s/removed", backup);
     char inner[80];
     snprintf(inner, sizeof inner, "%s/b", backup);
     struct sw_opts o;
-    opts(&o);
-    o.apply = true;
-    o.backup_dir = inner;
+    apply_opts(&o, inner);
     struct sw_result r;
     sweep(&o, &r);
     ck_assert_uint_eq(r.removed, 12);
@@ -633,9 +634,7 @@ START_TEST(test_apply_refuses_a_backup_folder_already_used)
     char backup[400];
     snprintf(backup, sizeof backup, "%s/backup", tmp);
     struct sw_opts o;
-    opts(&o);
-    o.apply = true;
-    o.backup_dir = backup;
+    apply_opts(&o, backup);
     o.rules = SW_REASON_FOREIGN;
     o.subject = "Mallory";
     struct sw_result r;
@@ -864,9 +863,7 @@ START_TEST(test_crash_at_every_phase_of_a_batch_leaves_each_certificate_in_store
         struct crash c = {.phase = points[k].phase, .nth = points[k].nth};
         struct sw_hooks h = {.batch = 2, .at = crash_at, .ctx = &c};
         struct sw_opts o;
-        opts(&o);
-        o.apply = true;
-        o.backup_dir = backup;
+        apply_opts(&o, backup);
         o.jobs = 1;
         struct sw_result r;
         struct scl_err e = {0};
@@ -934,9 +931,7 @@ START_TEST(test_element_rewritten_between_backup_and_delete_stays_and_is_reporte
     struct rewrite rw = {.profile = alice};
     struct sw_hooks h = {.at = rewrite_at, .ctx = &rw};
     struct sw_opts o;
-    opts(&o);
-    o.apply = true;
-    o.backup_dir = backup;
+    apply_opts(&o, backup);
     o.jobs = 1;
     struct sw_result r;
     struct scl_err e = {0};
