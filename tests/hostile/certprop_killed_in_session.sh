@@ -9,11 +9,8 @@ source "$SCL_SRC/tests/e2e/lib.sh"
 source "$SCL_SRC/tests/e2e/connect_lib.sh"
 source "$SCL_SRC/tests/hostile/hostile_lib.sh"
 source "$SCL_SRC/tests/hostile/kill_lib.sh"
-connect_init openssl
-lab=$E2E_TMP/lab
-fps=$(card_fps "$E2E_TMP/card")
+kill_init
 host_pid=${HOST_PIDS[0]}
-"$SCARDLAB" card remove --lab "$lab" --slot 0 >/dev/null || fail "card remove should succeed"
 
 client_up client1 --profile "$E2E_TMP/client" --password-env ALICE_PW \
     /v:127.0.0.1:$PORT /u:alice /cert:ignore

@@ -10,10 +10,7 @@ source "$SCL_SRC/tests/e2e/lib.sh"
 source "$SCL_SRC/tests/e2e/connect_lib.sh"
 source "$SCL_SRC/tests/hostile/hostile_lib.sh"
 source "$SCL_SRC/tests/hostile/kill_lib.sh"
-connect_init openssl
-lab=$E2E_TMP/lab
-fps=$(card_fps "$E2E_TMP/card")
-"$SCARDLAB" card remove --lab "$lab" --slot 0 >/dev/null || fail "card remove should succeed"
+kill_init
 kill -KILL "${HOST_PIDS[0]}" && wait "${HOST_PIDS[0]}" 2>/dev/null || true
 HOST_PIDS=()
 

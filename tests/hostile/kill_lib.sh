@@ -4,6 +4,16 @@
 
 MY_REL=AppData/Roaming/Microsoft/SystemCertificates/My/Certificates
 
+# kill_init: connect_init's lab, card and host, with the card taken out
+# again so each test inserts it at the moment it means to kill.  Sets lab
+# and fps (card_fps of the card).
+kill_init() {
+    connect_init openssl
+    lab=$E2E_TMP/lab
+    fps=$(card_fps "$E2E_TMP/card")
+    "$SCARDLAB" card remove --lab "$lab" --slot 0 >/dev/null || fail "card remove should succeed"
+}
+
 # card_fps CARDDIR: " FP1 FP2 FP3 FP4 ", the upper-case SHA-1 of each minted
 # certificate (the element file names certprop writes).
 card_fps() {
