@@ -209,9 +209,22 @@ int rdpdr_chan_receive(struct rdpdr_chan *ch, const uint8_t *buf, size_t len, st
  * refused the IRP (IoStatus in the message). */
 int rdpdr_chan_call(struct rdpdr_chan *ch, const struct esc_msg *call, struct esc_msg *ret,
                     struct scl_err *e);
+/* The answer to an asynchronous call: rc and e as rdpdr_chan_call's, and on
+ * SCL_OK the decoded return in *ret, valid until done returns. */
+typedef void (*rdpdr_chan_done_fn)(void *ctx, int rc, struct esc_msg *ret,
+                                   const struct scl_err *e);
+/* The same call without a waiting thread: done gets the answer on the thread
+ * that receives it (the transport's), so no thread is woken only to hand it
+ * on.  On SCL_OK done runs exactly once, perhaps before this returns: with
+ * the return, or with SCL_E_STATE when the device goes or the channel closes
+ * first.  On an error here done never runs.  done must not block: it runs
+ * where every other completion of the session waits behind it. */
+int rdpdr_chan_call_async(struct rdpdr_chan *ch, const struct esc_msg *call,
+                          rdpdr_chan_done_fn done, void *ctx, struct scl_err *e);
 /* True once a smart-card device is accepted and not removed. */
 bool rdpdr_chan_has_smartcard(struct rdpdr_chan *ch);
-/* Fail every waiting and future call (client gone). */
+/* Fail every waiting and future call, and answer every asynchronous one
+ * (client gone). */
 void rdpdr_chan_close(struct rdpdr_chan *ch);
 /* Free; no call may be running. */
 void rdpdr_chan_free(struct rdpdr_chan *ch);

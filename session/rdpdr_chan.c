@@ -32,9 +32,17 @@ struct pending_irp {
     bool orphan;
     uint32_t device_gen; /* ch->scard_gen when it was sent */
     uint32_t CompletionId;
+    uint32_t ioctl;
+    /* An asynchronous call's answer goes here; NULL for a waiting caller,
+     * and once the answer (or the failure) is handed over. */
+    rdpdr_chan_done_fn done_fn;
+    void *done_ctx;
     uint32_t IoStatus;
     uint8_t *out;
     size_t outlen;
+    /* Only its own caller waits here: a completion wakes one thread, not
+     * every caller (the status thread's long GetStatusChange included). */
+    pthread_cond_t answered;
 };
 
 struct rdpdr_chan {
@@ -47,7 +55,7 @@ struct rdpdr_chan {
     bool loggedon_sent;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t slot_free; /* callers waiting for a pending slot */
     bool closed;
     bool has_scard;
     uint32_t scard_DeviceId;
@@ -69,6 +77,82 @@ static void chan_log(struct rdpdr_chan *ch, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     ch->cb.log(ch->cb.ctx, line);
+}
+
+/* The device went or the channel closed: every caller rechecks; called locked. */
+static void chan_wake_all(struct rdpdr_chan *ch)
+{
+    for (size_t i = 0; i < RDPDR_MAX_PENDING; i++)
+        if (ch->pending[i].used)
+            pthread_cond_signal(&ch->pending[i].answered);
+    pthread_cond_broadcast(&ch->slot_free);
+}
+
+/* An asynchronous call's answer, taken out of its slot to be handed over
+ * without the lock. */
+struct chan_answer {
+    rdpdr_chan_done_fn fn;
+    void *ctx;
+    uint32_t ioctl;
+    uint32_t IoStatus;
+    uint8_t *out;
+    size_t outlen;
+};
+
+/* Take irp's answer-to-be and mark it handed over; called locked. */
+static struct chan_answer chan_take_answer(struct pending_irp *irp)
+{
+    struct chan_answer a = {irp->done_fn, irp->done_ctx, irp->ioctl, irp->IoStatus,
+                            irp->out, irp->outlen};
+    irp->done_fn = NULL;
+    irp->out = NULL;
+    irp->outlen = 0;
+    return a;
+}
+
+static int chan_finish(uint32_t ioctl, uint32_t IoStatus, const uint8_t *out, size_t outlen,
+                       struct esc_msg *ret, struct scl_err *e)
+{
+    if (IoStatus != RDPDR_STATUS_SUCCESS)
+        return scl_errf(e, SCL_E_PCSC, "%s: the client completed the IRP with IoStatus 0x%08X",
+                        esc_ioctl_name(ioctl), IoStatus);
+    return esc_decode_return(ioctl, out, outlen, ret, e);
+}
+
+/* Hand an answer over: decoded when the client sent one (why == NULL),
+ * else the failure why names. */
+static void chan_deliver(struct chan_answer *a, const char *why)
+{
+    struct scl_err e = {0};
+    struct esc_msg ret = {0};
+    int rc = why ? scl_errf(&e, SCL_E_STATE, "%s: %s", esc_ioctl_name(a->ioctl), why)
+                 : chan_finish(a->ioctl, a->IoStatus, a->out, a->outlen, &ret, &e);
+    free(a->out);
+    a->fn(a->ctx, rc, &ret, &e);
+    esc_msg_free(&ret);
+}
+
+/* Every asynchronous call still open (of gen only, unless any_gen) answered
+ * with why; each slot stays an orphan when keep, else is freed.  Called
+ * unlocked. */
+static void chan_fail_async(struct rdpdr_chan *ch, bool any_gen, uint32_t gen, bool keep,
+                            const char *why)
+{
+    struct chan_answer a[RDPDR_MAX_PENDING];
+    size_t n = 0;
+    pthread_mutex_lock(&ch->mu);
+    for (size_t i = 0; i < RDPDR_MAX_PENDING; i++) {
+        struct pending_irp *irp = &ch->pending[i];
+        if (!irp->used || irp->done || !irp->done_fn || (!any_gen && irp->device_gen != gen))
+            continue;
+        a[n++] = chan_take_answer(irp);
+        irp->orphan = keep;
+        irp->used = keep;
+    }
+    pthread_cond_broadcast(&ch->slot_free);
+    pthread_mutex_unlock(&ch->mu);
+    for (size_t i = 0; i < n; i++)
+        chan_deliver(&a[i], why);
 }
 
 static int chan_send(struct rdpdr_chan *ch, const struct rdpdr_pdu *p, struct scl_err *e)
@@ -93,7 +177,9 @@ struct rdpdr_chan *rdpdr_chan_new(const struct rdpdr_chan_cb *cb, bool enable_sm
     ch->ClientId = ClientId;
     ch->next_completion_id = 1;
     pthread_mutex_init(&ch->mu, NULL);
-    pthread_cond_init(&ch->cv, NULL);
+    pthread_cond_init(&ch->slot_free, NULL);
+    for (size_t i = 0; i < RDPDR_MAX_PENDING; i++)
+        pthread_cond_init(&ch->pending[i].answered, NULL);
     return ch;
 }
 
@@ -194,14 +280,17 @@ static void chan_on_device_remove(struct rdpdr_chan *ch, const struct rdpdr_devi
     for (uint32_t i = 0; i < r->DeviceCount; i++) {
         bool gone = false;
         pthread_mutex_lock(&ch->mu);
+        uint32_t gen = ch->scard_gen;
         if (ch->has_scard && ch->scard_DeviceId == r->DeviceIds[i]) {
             ch->has_scard = false;
             ch->scard_gen++; /* wakes and fails the calls still waiting on it */
             gone = true;
-            pthread_cond_broadcast(&ch->cv);
+            chan_wake_all(ch);
         }
         pthread_mutex_unlock(&ch->mu);
         if (gone) {
+            chan_fail_async(ch, false, gen, true,
+                            "the device was removed before the client answered");
             chan_log(ch, "rdpdr: smart-card device %u removed by the client", r->DeviceIds[i]);
             if (ch->cb.smartcard_removed)
                 ch->cb.smartcard_removed(ch->cb.ctx, r->DeviceIds[i]);
@@ -225,8 +314,8 @@ static int chan_on_completion(struct rdpdr_chan *ch, const struct rdpdr_io_compl
                         c->CompletionId);
     }
     if (irp->orphan) {
-        *irp = (struct pending_irp){0};
-        pthread_cond_broadcast(&ch->cv); /* a slot is free */
+        irp->used = irp->orphan = false;
+        pthread_cond_signal(&ch->slot_free);
         pthread_mutex_unlock(&ch->mu);
         chan_log(ch, "rdpdr: CompletionId %u answers a call of a removed device: dropped",
                  c->CompletionId);
@@ -239,8 +328,16 @@ static int chan_on_completion(struct rdpdr_chan *ch, const struct rdpdr_io_compl
         memcpy(irp->out, c->OutputBuffer, irp->outlen);
     else
         irp->outlen = 0;
+    if (irp->done_fn) {
+        struct chan_answer a = chan_take_answer(irp);
+        irp->used = false;
+        pthread_cond_signal(&ch->slot_free);
+        pthread_mutex_unlock(&ch->mu);
+        chan_deliver(&a, NULL);
+        return SCL_OK;
+    }
     irp->done = true;
-    pthread_cond_broadcast(&ch->cv);
+    pthread_cond_signal(&irp->answered);
     pthread_mutex_unlock(&ch->mu);
     return SCL_OK;
 }
@@ -328,24 +425,31 @@ static struct pending_irp *chan_claim_irp(struct rdpdr_chan *ch)
             irp->device_gen = ch->scard_gen;
             irp->out = NULL;
             irp->outlen = 0;
+            irp->done_fn = NULL;
             return irp;
         }
-        pthread_cond_wait(&ch->cv, &ch->mu);
+        pthread_cond_wait(&ch->slot_free, &ch->mu);
     }
 }
 
-static int chan_transact(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *in, size_t inlen,
-                         uint8_t **out, size_t *outlen, uint32_t *IoStatus, struct scl_err *e)
+/* Claim a slot (answered through done when not NULL) and send the IRP.
+ * *slot is the claimed slot, NULL when none could be. */
+static int chan_send_irp(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *in, size_t inlen,
+                         rdpdr_chan_done_fn done, void *done_ctx, struct pending_irp **slot,
+                         struct scl_err *e)
 {
     struct rdpdr_pdu p = {.type = RDPDR_PDU_DEVICE_IOREQUEST};
     struct wcur w;
     pthread_mutex_lock(&ch->mu);
-    struct pending_irp *irp = chan_claim_irp(ch);
+    struct pending_irp *irp = *slot = chan_claim_irp(ch);
     if (!irp) {
         pthread_mutex_unlock(&ch->mu);
         return scl_errf(e, SCL_E_STATE, "%s: no smart-card device (session closing or refused)",
                         esc_ioctl_name(ioctl));
     }
+    irp->ioctl = ioctl;
+    irp->done_fn = done;
+    irp->done_ctx = done_ctx;
     p.u.control_req.DeviceId = ch->scard_DeviceId;
     p.u.control_req.CompletionId = irp->CompletionId;
     p.u.control_req.MajorFunction = IRP_MJ_DEVICE_CONTROL;
@@ -360,10 +464,19 @@ static int chan_transact(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *i
     if (!rc && !ch->cb.write(ch->cb.ctx, wcur_data(&w), wcur_len(&w)))
         rc = scl_errf(e, SCL_E_IO, "%s: channel write failed", esc_ioctl_name(ioctl));
     wcur_free(&w);
+    return rc;
+}
 
+static int chan_transact(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *in, size_t inlen,
+                         uint8_t **out, size_t *outlen, uint32_t *IoStatus, struct scl_err *e)
+{
+    struct pending_irp *irp;
+    int rc = chan_send_irp(ch, ioctl, in, inlen, NULL, NULL, &irp, e);
+    if (!irp)
+        return rc;
     pthread_mutex_lock(&ch->mu);
     while (!rc && !irp->done && !ch->closed && ch->scard_gen == irp->device_gen)
-        pthread_cond_wait(&ch->cv, &ch->mu);
+        pthread_cond_wait(&irp->answered, &ch->mu);
     if (!rc && !irp->done && !ch->closed) {
         irp->orphan = true;
         pthread_mutex_unlock(&ch->mu);
@@ -382,9 +495,21 @@ static int chan_transact(struct rdpdr_chan *ch, uint32_t ioctl, const uint8_t *i
     }
     irp->used = false;
     irp->out = NULL;
-    pthread_cond_broadcast(&ch->cv);
+    pthread_cond_signal(&ch->slot_free);
     pthread_mutex_unlock(&ch->mu);
     return rc;
+}
+
+static int chan_encode_call(const struct esc_msg *call, uint8_t **in, size_t *inlen,
+                            struct scl_err *e)
+{
+    const struct esc_ioctl *io = esc_ioctl_find(call->ioctl);
+    if (!io)
+        return scl_errf(e, SCL_E_INVAL, "rdpdr: IOCTL 0x%08X is not in the codec's table",
+                        call->ioctl);
+    struct esc_msg typed = *call; /* shallow: the codec wants the spec type named */
+    typed.type = io->call_type;
+    return esc_encode_call(&typed, in, inlen, e);
 }
 
 int rdpdr_chan_call(struct rdpdr_chan *ch, const struct esc_msg *call, struct esc_msg *ret,
@@ -394,43 +519,62 @@ int rdpdr_chan_call(struct rdpdr_chan *ch, const struct esc_msg *call, struct es
     size_t inlen = 0, outlen = 0;
     uint32_t IoStatus = 0;
     memset(ret, 0, sizeof *ret);
-    const struct esc_ioctl *io = esc_ioctl_find(call->ioctl);
-    if (!io)
-        return scl_errf(e, SCL_E_INVAL, "rdpdr: IOCTL 0x%08X is not in the codec's table",
-                        call->ioctl);
-    struct esc_msg typed = *call; /* shallow: the codec wants the spec type named */
-    typed.type = io->call_type;
-    int rc = esc_encode_call(&typed, &in, &inlen, e);
+    int rc = chan_encode_call(call, &in, &inlen, e);
     if (rc)
         return rc;
     rc = chan_transact(ch, call->ioctl, in, inlen, &out, &outlen, &IoStatus, e);
     free(in);
     if (rc)
         return rc;
-    if (IoStatus != RDPDR_STATUS_SUCCESS)
-        rc = scl_errf(e, SCL_E_PCSC, "%s: the client completed the IRP with IoStatus 0x%08X",
-                      esc_ioctl_name(call->ioctl), IoStatus);
-    else
-        rc = esc_decode_return(call->ioctl, out, outlen, ret, e);
+    rc = chan_finish(call->ioctl, IoStatus, out, outlen, ret, e);
     free(out);
     return rc;
+}
+
+int rdpdr_chan_call_async(struct rdpdr_chan *ch, const struct esc_msg *call,
+                          rdpdr_chan_done_fn done, void *ctx, struct scl_err *e)
+{
+    uint8_t *in = NULL;
+    size_t inlen = 0;
+    int rc = chan_encode_call(call, &in, &inlen, e);
+    if (rc)
+        return rc;
+    struct pending_irp *irp;
+    rc = chan_send_irp(ch, call->ioctl, in, inlen, done, ctx, &irp, e);
+    free(in);
+    if (!rc || !irp)
+        return rc;
+    /* Not sent.  Unless a close or a removal answered it meanwhile, the
+     * caller hears of it here and done never runs. */
+    pthread_mutex_lock(&ch->mu);
+    bool unanswered = irp->done_fn != NULL;
+    if (unanswered) {
+        irp->done_fn = NULL;
+        irp->used = false;
+        pthread_cond_signal(&ch->slot_free);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return unanswered ? rc : SCL_OK;
 }
 
 void rdpdr_chan_close(struct rdpdr_chan *ch)
 {
     pthread_mutex_lock(&ch->mu);
     ch->closed = true;
-    pthread_cond_broadcast(&ch->cv);
+    chan_wake_all(ch);
     pthread_mutex_unlock(&ch->mu);
+    chan_fail_async(ch, true, 0, false, "session closed before the client answered");
 }
 
 void rdpdr_chan_free(struct rdpdr_chan *ch)
 {
     if (!ch)
         return;
-    for (size_t i = 0; i < RDPDR_MAX_PENDING; i++)
+    for (size_t i = 0; i < RDPDR_MAX_PENDING; i++) {
         free(ch->pending[i].out);
-    pthread_cond_destroy(&ch->cv);
+        pthread_cond_destroy(&ch->pending[i].answered);
+    }
+    pthread_cond_destroy(&ch->slot_free);
     pthread_mutex_destroy(&ch->mu);
     free(ch);
 }

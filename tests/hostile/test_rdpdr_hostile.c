@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -517,6 +518,136 @@ START_TEST(test_pending_call_fails_when_its_device_is_removed)
 }
 END_TEST
 
+/* ---- asynchronous calls (the host's Transmit path) ---------------------------------- */
+
+struct answer {
+    int calls; /* how many times done ran: must end at exactly one */
+    int rc;
+    uint8_t tag;
+    pthread_t thread;
+    char msg[256];
+};
+
+static void answer_done(void *ctx, int rc, struct esc_msg *ret, const struct scl_err *e)
+{
+    struct answer *a = ctx;
+    a->calls++;
+    a->rc = rc;
+    a->thread = pthread_self();
+    if (rc == SCL_OK)
+        a->tag = ret->u.establish_context_return.Context.pbContext[0];
+    else
+        snprintf(a->msg, sizeof a->msg, "%s", e->msg);
+}
+
+static int async_start(struct rdpdr_chan *ch, struct answer *a)
+{
+    struct esc_msg call = {.ioctl = SCARD_IOCTL_ESTABLISHCONTEXT};
+    struct scl_err e;
+    memset(a, 0, sizeof *a);
+    call.u.establish_context_call.dwScope = 2;
+    return rdpdr_chan_call_async(ch, &call, answer_done, a, &e);
+}
+
+static void feed_good(struct rdpdr_chan *ch, uint32_t id, uint8_t tag)
+{
+    struct wcur w;
+    struct scl_err e;
+    wcur_init_dyn(&w);
+    good_completion(&w, id, tag);
+    ck_assert_msg(feed_raw(ch, wcur_data(&w), wcur_len(&w), &e) == SCL_OK, "%s", e.msg);
+    wcur_free(&w);
+}
+
+/* The answer is handed over by the thread that received it, decoded, once;
+ * nobody waits for it. */
+START_TEST(test_async_call_is_answered_by_the_receiving_thread)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    struct answer x, y;
+    ck_assert_int_eq(async_start(a, &x), SCL_OK);
+    ck_assert_int_eq(async_start(a, &y), SCL_OK);
+    uint32_t idx = peer_wait_irp(&pa, 0), idy = peer_wait_irp(&pa, 1);
+    ck_assert_int_eq(x.calls + y.calls, 0);
+    feed_good(a, idy, 0x59);
+    feed_good(a, idx, 0x58);
+    ck_assert_int_eq(x.calls, 1);
+    ck_assert_int_eq(y.calls, 1);
+    ck_assert_int_eq(x.rc, SCL_OK);
+    ck_assert_uint_eq(x.tag, 0x58);
+    ck_assert_uint_eq(y.tag, 0x59);
+    ck_assert(pthread_equal(x.thread, pthread_self()));
+    /* Answered means released: the id is unknown now. */
+    struct wcur w;
+    struct scl_err e;
+    wcur_init_dyn(&w);
+    good_completion(&w, idx, 0x58);
+    ck_assert_int_eq(feed_raw(a, wcur_data(&w), wcur_len(&w), &e), SCL_E_FORMAT);
+    wcur_free(&w);
+    ck_assert_int_eq(x.calls, 1);
+    rdpdr_chan_free(a);
+}
+END_TEST
+
+/* Removal answers it at once with the failure; the client's late completion
+ * is dropped and does not answer it twice. */
+START_TEST(test_async_call_fails_once_when_its_device_is_removed)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    struct answer x;
+    ck_assert_int_eq(async_start(a, &x), SCL_OK);
+    uint32_t id = peer_wait_irp(&pa, 0);
+    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
+    r.u.device_remove.DeviceCount = 1;
+    r.u.device_remove.DeviceIds[0] = 1;
+    feed_ok(a, &r);
+    ck_assert_int_eq(x.calls, 1);
+    ck_assert_int_eq(x.rc, SCL_E_STATE);
+    ck_assert_ptr_nonnull(strstr(x.msg, "device was removed"));
+    feed_good(a, id, 0x11);
+    ck_assert_int_eq(x.calls, 1);
+    rdpdr_chan_close(a);
+    ck_assert_int_eq(x.calls, 1);
+    rdpdr_chan_free(a);
+}
+END_TEST
+
+START_TEST(test_async_calls_never_answered_are_answered_by_close)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    struct answer x[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(async_start(a, &x[i]), SCL_OK);
+    rdpdr_chan_close(a);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(x[i].calls, 1);
+        ck_assert_int_eq(x[i].rc, SCL_E_STATE);
+        ck_assert_ptr_nonnull(strstr(x[i].msg, "session closed"));
+    }
+    struct answer late;
+    ck_assert_int_eq(async_start(a, &late), SCL_E_STATE);
+    ck_assert_int_eq(late.calls, 0);
+    rdpdr_chan_free(a);
+}
+END_TEST
+
+/* Not sent: the caller hears it from the return value, and done never runs. */
+START_TEST(test_async_call_that_cannot_be_sent_is_refused_not_answered)
+{
+    struct rdpdr_chan *a = peer_chan(&pa);
+    handshake(a);
+    pa.write_fails = true;
+    struct answer x;
+    ck_assert_int_eq(async_start(a, &x), SCL_E_IO);
+    rdpdr_chan_close(a);
+    ck_assert_int_eq(x.calls, 0);
+    rdpdr_chan_free(a);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("rdpdr_hostile");
@@ -534,6 +665,10 @@ static Suite *hostile_suite(void)
     tcase_add_test(t, test_client_gone_on_write_fails_the_call);
     tcase_add_test(t, test_device_removed_then_calls_fail_fast);
     tcase_add_test(t, test_pending_call_fails_when_its_device_is_removed);
+    tcase_add_test(t, test_async_call_is_answered_by_the_receiving_thread);
+    tcase_add_test(t, test_async_call_fails_once_when_its_device_is_removed);
+    tcase_add_test(t, test_async_calls_never_answered_are_answered_by_close);
+    tcase_add_test(t, test_async_call_that_cannot_be_sent_is_refused_not_answered);
     suite_add_tcase(s, t);
     return s;
 }
