@@ -46,7 +46,16 @@ struct host_peer {
     struct host_server *srv;
     HANDLE vcm;
     HANDLE rdpdr_h;
+    UINT16 rdpdr_id;
     HANDLE rdpdr_event;
+    /* Held around every use of the transport (recursive: the peer thread
+     * writes rdpdr PDUs while it drains them).  OpenSSL's SSL object takes
+     * one thread at a time, and with it a card call's thread sends its own
+     * IRP instead of waking the peer thread to send it. */
+    pthread_mutex_t io;
+    /* The Server Announce waits until libfreerdp is done with the turn that
+     * logged the user on (its Demand Active goes first). */
+    bool announce_due;
     struct rdpdr_chan *rdpdr;
     struct scard_backend *be;
     char nla_user[HOST_NAME_MAX_LEN];
@@ -79,11 +88,16 @@ static void peer_log_line(void *ctx, const char *line)
 
 /* ---- rdpdr channel glue --------------------------------------------------------- */
 
+/* Sent at once on the caller's thread, not queued for the peer thread:
+ * every rdpdr PDU takes this path, so their order holds. */
 static bool peer_rdpdr_write(void *ctx, const uint8_t *buf, size_t n)
 {
     struct host_peer *p = ctx;
-    ULONG written = 0;
-    return p->rdpdr_h && WTSVirtualChannelWrite(p->rdpdr_h, (PCHAR)buf, (ULONG)n, &written);
+    freerdp_peer *client = p->ctx.peer;
+    pthread_mutex_lock(&p->io);
+    bool ok = p->rdpdr_h && client->SendChannelData(client, p->rdpdr_id, buf, n);
+    pthread_mutex_unlock(&p->io);
+    return ok;
 }
 
 static void peer_smartcard_ready(void *ctx, uint32_t DeviceId)
@@ -116,6 +130,32 @@ static bool peer_rdpdr_drain(struct host_peer *p)
         }
     }
     return true;
+}
+
+/* One turn of the transport, the channel manager and rdpdr; false, with
+ * *why, when the session cannot go on. */
+static bool peer_rdpdr_announce(struct host_peer *p)
+{
+    struct scl_err e;
+    p->announce_due = false;
+    if (rdpdr_chan_start(p->rdpdr, &e)) {
+        host_logf(p->name, "%s", e.msg);
+        return false;
+    }
+    host_logf(p->name, "rdpdr: Server Announce sent");
+    return true;
+}
+
+static bool peer_pump(freerdp_peer *client, struct host_peer *p, const char **why)
+{
+    pthread_mutex_lock(&p->io);
+    *why = !client->CheckFileDescriptor(client)                  ? "client disconnected"
+           : p->announce_due && !peer_rdpdr_announce(p)           ? "rdpdr announce failed"
+           : !WTSVirtualChannelManagerCheckFileDescriptor(p->vcm) ? "virtual channels failed"
+           : !peer_rdpdr_drain(p)                                 ? "rdpdr protocol error"
+                                                                  : NULL;
+    pthread_mutex_unlock(&p->io);
+    return !*why;
 }
 
 /* ---- session life --------------------------------------------------------------- */
@@ -305,9 +345,8 @@ static int peer_session_start(struct host_peer *p, struct scl_err *e)
             return scl_errf(e, SCL_E_IO, "rdpdr: no event handle for the channel");
         p->rdpdr_event = *(HANDLE *)ev;
         free(ev);
-        if ((rc = rdpdr_chan_start(p->rdpdr, e)))
-            return rc;
-        host_logf(p->name, "rdpdr: Server Announce sent");
+        p->rdpdr_id = WTSChannelGetId(p->ctx.peer, "rdpdr");
+        p->announce_due = true;
     } else {
         host_logf(p->name, "client did not join rdpdr: no device redirection");
     }
@@ -346,6 +385,11 @@ static void *peer_teardown_thread(void *arg)
 static BOOL peer_context_new(freerdp_peer *client, rdpContext *ctx)
 {
     struct host_peer *p = (struct host_peer *)ctx;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&p->io, &a);
+    pthread_mutexattr_destroy(&a);
     p->srv = client->ContextExtra;
     p->vcm = WTSOpenServerA((LPSTR)ctx);
     snprintf(p->name, sizeof p->name, "peer %s", client->hostname);
@@ -363,6 +407,7 @@ static void peer_context_free(freerdp_peer *client, rdpContext *ctx)
         WTSCloseServer(p->vcm);
     rdpdr_chan_free(p->rdpdr);
     p->rdpdr = NULL;
+    pthread_mutex_destroy(&p->io);
 }
 
 static BOOL peer_logon(freerdp_peer *client, SEC_WINNT_AUTH_IDENTITY *identity, BOOL automatic)
@@ -452,8 +497,8 @@ static void peer_pump_teardown(freerdp_peer *client, struct host_peer *p)
         if (p->rdpdr_event)
             h[n++] = p->rdpdr_event;
         WaitForMultipleObjects(n, h, FALSE, 50);
-        alive = client->CheckFileDescriptor(client) &&
-                WTSVirtualChannelManagerCheckFileDescriptor(p->vcm) && peer_rdpdr_drain(p);
+        const char *why;
+        alive = peer_pump(client, p, &why);
     }
     rdpdr_chan_close(p->rdpdr); /* gone or too slow: fail what still waits */
     pthread_join(t, NULL);
@@ -475,12 +520,9 @@ static const char *peer_loop(freerdp_peer *client, struct host_peer *p)
             return "wait failed";
         if (WaitForSingleObject(stop, 0) == WAIT_OBJECT_0)
             return NULL;
-        if (!client->CheckFileDescriptor(client))
-            return "client disconnected";
-        if (!WTSVirtualChannelManagerCheckFileDescriptor(p->vcm))
-            return "virtual channels failed";
-        if (!peer_rdpdr_drain(p))
-            return "rdpdr protocol error";
+        const char *why;
+        if (!peer_pump(client, p, &why))
+            return why;
     }
 }
 
