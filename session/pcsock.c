@@ -48,11 +48,11 @@ static bool read_full(int fd, void *buf, size_t n)
     return true;
 }
 
-static bool write_full(int fd, const void *buf, size_t n)
+static bool write_full(int fd, const void *buf, size_t n, int flags)
 {
     const uint8_t *p = buf;
     while (n) {
-        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL | flags);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return false;
         p += r;
@@ -61,15 +61,23 @@ static bool write_full(int fd, const void *buf, size_t n)
     return true;
 }
 
-/* A failed write means the client is gone or stuck: end its thread too. */
-static bool client_write(struct pcsock_client *c, const void *a, size_t na, const void *b,
-                         size_t nb)
+/* A failed write means the client is gone or stuck: end its thread too.
+ * flags MSG_DONTWAIT: a client whose socket cannot take the reply at once
+ * counts as stuck (one waiting for its reply has room for it). */
+static bool client_write_flags(struct pcsock_client *c, const void *a, size_t na, const void *b,
+                               size_t nb, int flags)
 {
     pthread_mutex_lock(&c->wmu);
-    bool ok = write_full(c->fd, a, na) && (!nb || write_full(c->fd, b, nb));
+    bool ok = write_full(c->fd, a, na, flags) && (!nb || write_full(c->fd, b, nb, flags));
     pthread_mutex_unlock(&c->wmu);
     if (!ok) shutdown(c->fd, SHUT_RDWR);
     return ok;
+}
+
+static bool client_write(struct pcsock_client *c, const void *a, size_t na, const void *b,
+                         size_t nb)
+{
+    return client_write_flags(c, a, na, b, nb, 0);
 }
 
 bool pcsock_client_signal(struct pcsock_client *c, uint32_t rv)
@@ -85,6 +93,7 @@ static void client_free(struct pcsock_client *c)
 {
     close(c->fd);
     pthread_mutex_destroy(&c->wmu);
+    pthread_cond_destroy(&c->tx_cv);
     free(c->send_buf);
     free(c->recv_buf);
     free(c);
@@ -100,8 +109,8 @@ void pcsock_client_unref(struct pcsock_client *c)
 }
 
 /* The reply body of a request: the same struct, out fields and rv filled in. */
-static bool reply(struct pcsock_client *c, const struct pcsock_request *r, const void *extra,
-                  size_t nextra)
+static bool reply_flags(struct pcsock_client *c, const struct pcsock_request *r,
+                        const void *extra, size_t nextra, int flags)
 {
     uint8_t buf[sizeof(union pcsock_body)];
     struct wcur w;
@@ -113,7 +122,13 @@ static bool reply(struct pcsock_client *c, const struct pcsock_request *r, const
         memcpy(&rv, buf + wcur_len(&w) - sizeof rv, sizeof rv);
         pcsock_log(c->ps, "client %u: %s -> rv 0x%08x", c->id, r->cmd->name, rv);
     }
-    return client_write(c, buf, wcur_len(&w), extra, nextra);
+    return client_write_flags(c, buf, wcur_len(&w), extra, nextra, flags);
+}
+
+static bool reply(struct pcsock_client *c, const struct pcsock_request *r, const void *extra,
+                  size_t nextra)
+{
+    return reply_flags(c, r, extra, nextra, 0);
 }
 
 /* ---- handles and contexts ---------------------------------------------- */
@@ -413,31 +428,87 @@ static bool serve_status(struct pcsock_client *c, struct pcsock_request *r)
     return reply(c, r, NULL, 0);
 }
 
+/* m's reply from the backend's answer (got: the length it left); returns
+ * how many response bytes travel with it. */
+static uint32_t transmit_settle(struct pcsock_client *c, struct pcsock_transmit *m, int32_t rv,
+                                uint32_t got, uint32_t recv_proto)
+{
+    m->rv = (uint32_t)rv;
+    if (m->rv == SCARD_S_SUCCESS && got > PCSOCK_MAX_BUFFER_EXTENDED) {
+        pcsock_log(c->ps, "backend transmit returned %u bytes into %u", got,
+                   (unsigned)PCSOCK_MAX_BUFFER_EXTENDED);
+        m->rv = SCARD_F_INTERNAL_ERROR;
+    } else if (m->rv == SCARD_S_SUCCESS && got > m->pcbRecvLength) {
+        /* The client's buffer is smaller: it learns the size, not the bytes. */
+        m->rv = SCARD_E_INSUFFICIENT_BUFFER;
+    }
+    m->ioRecvPciProtocol = recv_proto;
+    m->pcbRecvLength = got;
+    return m->rv == SCARD_S_SUCCESS ? got : 0;
+}
+
+/* The backend's answer, on its thread: the reply goes straight to the
+ * program, and the client's own thread, waiting in serve_transmit_async,
+ * only learns that it went. */
+static void transmit_answered(void *ctx, int32_t rv, const uint8_t *recv, uint32_t len,
+                              uint32_t ioRecvPciProtocol)
+{
+    struct pcsock_client *c = ctx;
+    struct pcsock_request *r = c->tx_req;
+    struct pcsock_transmit *m = &r->body.transmit;
+    /* On failure, what the blocking op leaves: the length and protocol asked. */
+    uint32_t n = rv == SCARD_S_SUCCESS
+                     ? transmit_settle(c, m, rv, len, ioRecvPciProtocol)
+                     : transmit_settle(c, m, rv, PCSOCK_MAX_BUFFER_EXTENDED, m->ioRecvPciProtocol);
+    bool ok = reply_flags(c, r, recv, n, MSG_DONTWAIT);
+    pthread_mutex_lock(&c->wmu);
+    c->tx_answered = true;
+    c->tx_ok = ok;
+    pthread_cond_signal(&c->tx_cv);
+    pthread_mutex_unlock(&c->wmu);
+}
+
+static bool serve_transmit_async(struct pcsock_client *c, struct pcsock_request *r,
+                                 const struct pcsock_handle *h)
+{
+    struct pcsock_transmit *m = &r->body.transmit;
+    pthread_mutex_lock(&c->wmu);
+    c->tx_req = r;
+    c->tx_answered = false;
+    pthread_mutex_unlock(&c->wmu);
+    int32_t rv = c->ps->ops->transmit_async(c->ps->be, h->card, m->ioSendPciProtocol, r->extra,
+                                            m->cbSendLength, PCSOCK_MAX_BUFFER_EXTENDED,
+                                            transmit_answered, c);
+    if (rv != SCARD_S_SUCCESS) {
+        transmit_settle(c, m, rv, PCSOCK_MAX_BUFFER_EXTENDED, m->ioRecvPciProtocol);
+        return reply(c, r, NULL, 0);
+    }
+    /* r and the socket stay this request's until its reply is out. */
+    pthread_mutex_lock(&c->wmu);
+    while (!c->tx_answered)
+        pthread_cond_wait(&c->tx_cv, &c->wmu);
+    bool ok = c->tx_ok;
+    pthread_mutex_unlock(&c->wmu);
+    return ok;
+}
+
 static bool serve_transmit(struct pcsock_client *c, struct pcsock_request *r)
 {
     struct pcsock_transmit *m = &r->body.transmit;
     struct pcsock_handle h;
-    uint32_t got = 0;
     if (!handle_get(c, m->hCard, &h)) {
         m->rv = SCARD_E_INVALID_HANDLE;
-    } else {
-        got = PCSOCK_MAX_BUFFER_EXTENDED;
-        uint32_t recv_proto = m->ioRecvPciProtocol;
-        m->rv = (uint32_t)c->ps->ops->transmit(c->ps->be, h.card, m->ioSendPciProtocol, r->extra,
-                                               m->cbSendLength, c->recv_buf, &got, &recv_proto);
-        if (m->rv == SCARD_S_SUCCESS && got > PCSOCK_MAX_BUFFER_EXTENDED) {
-            pcsock_log(c->ps, "backend transmit returned %u bytes into %u", got,
-                       (unsigned)PCSOCK_MAX_BUFFER_EXTENDED);
-            m->rv = SCARD_F_INTERNAL_ERROR;
-        } else if (m->rv == SCARD_S_SUCCESS && got > m->pcbRecvLength) {
-            /* The client's buffer is smaller: it learns the size, not the bytes. */
-            m->rv = SCARD_E_INSUFFICIENT_BUFFER;
-        }
-        m->ioRecvPciProtocol = recv_proto;
+        m->pcbRecvLength = 0;
+        return reply(c, r, NULL, 0);
     }
-    m->pcbRecvLength = got;
-    bool data = m->rv == SCARD_S_SUCCESS;
-    return reply(c, r, c->recv_buf, data ? got : 0);
+    if (c->ps->ops->transmit_async)
+        return serve_transmit_async(c, r, &h);
+    uint32_t got = PCSOCK_MAX_BUFFER_EXTENDED;
+    uint32_t recv_proto = m->ioRecvPciProtocol;
+    int32_t rv = c->ps->ops->transmit(c->ps->be, h.card, m->ioSendPciProtocol, r->extra,
+                                      m->cbSendLength, c->recv_buf, &got, &recv_proto);
+    uint32_t n = transmit_settle(c, m, rv, got, recv_proto);
+    return reply(c, r, c->recv_buf, n);
 }
 
 static bool serve_control(struct pcsock_client *c, struct pcsock_request *r)
@@ -533,7 +604,7 @@ static bool send_reader_states(struct pcsock_client *c, bool and_wait)
     }
     pcsock_readers_encode(ps, list);
     pthread_mutex_unlock(&ps->mu);
-    bool ok = write_full(c->fd, list, sizeof list);
+    bool ok = write_full(c->fd, list, sizeof list, 0);
     pthread_mutex_unlock(&c->wmu);
     if (!ok) shutdown(c->fd, SHUT_RDWR);
     return ok;
@@ -706,6 +777,7 @@ static void accept_one(struct pcsock *ps, int fd)
     c->fd = fd;
     c->refs = 1; /* its thread's */
     pthread_mutex_init(&c->wmu, NULL);
+    pthread_cond_init(&c->tx_cv, NULL);
     pthread_mutex_lock(&ps->mu);
     bool full = ps->nclients >= PCSOCK_MAX_CLIENTS || ps->stopping;
     if (!full) {

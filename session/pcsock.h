@@ -35,6 +35,11 @@ struct pcsock_reader {
     uint32_t protocol; /* SCARD_PROTOCOL_* active, 0 if none */
 };
 
+/* The answer to transmit_async: rv, and on SCARD_S_SUCCESS the response
+ * (recv, valid until this returns) and the receive protocol. */
+typedef void (*pcsock_transmit_done)(void *ctx, int32_t rv, const uint8_t *recv, uint32_t len,
+                                     uint32_t ioRecvPciProtocol);
+
 /* Card operations, each blocking until the backend has the answer, each
  * returning a pcsc-lite LONG (SCARD_S_SUCCESS or an SCARD_E_* / SCARD_W_*).
  * be is the backend's own pointer.  card is the backend's handle; pcsock maps
@@ -61,6 +66,14 @@ struct pcsock_ops {
                           uint32_t *pcbAttrLen);
     int32_t (*set_attrib)(void *be, uint64_t card, uint32_t dwAttrId, const uint8_t *attr,
                           uint32_t cbAttrLen);
+    /* Optional: transmit, with the answer given to done instead of returned,
+     * so the thread that receives it can reply to the program at once.  On
+     * SCARD_S_SUCCESS done runs exactly once, on any thread, perhaps before
+     * this returns; any other value is the call's failure and done never
+     * runs.  cbRecvLength is the most the reply may carry. */
+    int32_t (*transmit_async)(void *be, uint64_t card, uint32_t ioSendPciProtocol,
+                              const uint8_t *send, uint32_t cbSendLength, uint32_t cbRecvLength,
+                              pcsock_transmit_done done, void *ctx);
 };
 
 struct pcsock;

@@ -27,6 +27,11 @@ struct pcsock_client {
     bool waiting;        /* registered for reader events (owes one 8-byte signal); under ps->mu */
     uint64_t wait_gen;   /* ps->gen when it registered */
     pthread_mutex_t wmu; /* one writer at a time: the state array goes out before its signal */
+    /* A Transmit answered on another thread (ops->transmit_async): its
+     * request, and whether its reply went out; under wmu. */
+    struct pcsock_request *tx_req;
+    bool tx_answered, tx_ok;
+    pthread_cond_t tx_cv;
     uint8_t *send_buf, *recv_buf; /* PCSOCK_MAX_BUFFER_EXTENDED each */
 };
 

@@ -126,20 +126,28 @@ int32_t scard_rv_from_win(int32_t win)
 
 /* ---- calls -------------------------------------------------------------------------- */
 
-/* One MS-RDPESC call; a transport failure becomes a PC/SC error code. */
-static int32_t be_call(struct scard_backend *be, struct esc_msg *call, struct esc_msg *ret)
+/* A call's outcome as a PC/SC code: the return's, or the transport
+ * failure's. */
+static int32_t be_rv(struct scard_backend *be, int rc, const struct esc_msg *ret,
+                     const struct scl_err *e)
 {
-    struct scl_err e;
-    int rc = rdpdr_chan_call(be->ch, call, ret, &e);
     if (rc == SCL_OK)
         return scard_rv_from_win(ret->u.long_return.ReturnCode);
     if (rc != SCL_E_STATE)
-        be_logf(be, "scard: %s", e.msg);
+        be_logf(be, "scard: %s", e->msg);
     if (rc == SCL_E_STATE)
         return (int32_t)SCARD_E_NO_SERVICE;
     if (rc == SCL_E_PCSC)
         return (int32_t)SCARD_F_INTERNAL_ERROR;
     return (int32_t)SCARD_F_COMM_ERROR;
+}
+
+/* One MS-RDPESC call; a transport failure becomes a PC/SC error code. */
+static int32_t be_call(struct scard_backend *be, struct esc_msg *call, struct esc_msg *ret)
+{
+    struct scl_err e;
+    int rc = rdpdr_chan_call(be->ch, call, ret, &e);
+    return be_rv(be, rc, ret, &e);
 }
 
 static int32_t be_context_call(struct scard_backend *be, uint32_t ioctl,
@@ -602,6 +610,30 @@ static int32_t op_status(void *ctx, uint64_t card, char *reader, size_t reader_c
     return rv;
 }
 
+static void transmit_call(struct esc_msg *call, uint32_t ioSendPciProtocol, const uint8_t *send,
+                          uint32_t cbSendLength, uint32_t cbRecvLength)
+{
+    struct esc_transmit_call *t = &call->u.transmit_call;
+    t->ioSendPci.dwProtocol = scard_protocol_to_win(ioSendPciProtocol);
+    t->cbSendLength = cbSendLength;
+    t->pbSendBuffer = (uint8_t *)send;
+    t->cbRecvLength = cbRecvLength < ESC_MAX_BUFFER ? cbRecvLength : ESC_MAX_BUFFER;
+}
+
+/* rv of a Transmit whose answer is ret; a reply longer than cap fails. */
+static int32_t transmit_rv(int32_t rv, const struct esc_msg *ret, uint32_t cap)
+{
+    if (rv == SCARD_S_SUCCESS && ret->u.transmit_return.cbRecvLength > cap)
+        return (int32_t)SCARD_E_INSUFFICIENT_BUFFER;
+    return rv;
+}
+
+static uint32_t transmit_recv_protocol(const struct esc_msg *ret, uint32_t ioSendPciProtocol)
+{
+    const struct esc_transmit_return *r = &ret->u.transmit_return;
+    return r->pioRecvPci ? scard_protocol_from_win(r->pioRecvPci->dwProtocol) : ioSendPciProtocol;
+}
+
 static int32_t op_transmit(void *ctx, uint64_t card, uint32_t ioSendPciProtocol,
                            const uint8_t *send, uint32_t cbSendLength, uint8_t *recv,
                            uint32_t *pcbRecvLength, uint32_t *ioRecvPciProtocol)
@@ -611,24 +643,70 @@ static int32_t op_transmit(void *ctx, uint64_t card, uint32_t ioSendPciProtocol,
     if (!be_enter(be))
         return (int32_t)SCARD_E_NO_SERVICE;
     int32_t rv = (int32_t)SCARD_E_INVALID_HANDLE;
-    struct esc_transmit_call *t = &call.u.transmit_call;
-    if (be_handle(be, card, &t->hCard)) {
-        t->ioSendPci.dwProtocol = scard_protocol_to_win(ioSendPciProtocol);
-        t->cbSendLength = cbSendLength;
-        t->pbSendBuffer = (uint8_t *)send;
-        t->cbRecvLength = *pcbRecvLength < ESC_MAX_BUFFER ? *pcbRecvLength : ESC_MAX_BUFFER;
-        rv = be_call(be, &call, &ret);
-        const struct esc_transmit_return *r = &ret.u.transmit_return;
-        if (rv == SCARD_S_SUCCESS && r->cbRecvLength > *pcbRecvLength)
-            rv = (int32_t)SCARD_E_INSUFFICIENT_BUFFER;
+    if (be_handle(be, card, &call.u.transmit_call.hCard)) {
+        transmit_call(&call, ioSendPciProtocol, send, cbSendLength, *pcbRecvLength);
+        rv = transmit_rv(be_call(be, &call, &ret), &ret, *pcbRecvLength);
         if (rv == SCARD_S_SUCCESS) {
-            memcpy(recv, r->pbRecvBuffer, r->cbRecvLength);
-            *pcbRecvLength = r->cbRecvLength;
-            *ioRecvPciProtocol = r->pioRecvPci ? scard_protocol_from_win(r->pioRecvPci->dwProtocol)
-                                               : ioSendPciProtocol;
+            memcpy(recv, ret.u.transmit_return.pbRecvBuffer, ret.u.transmit_return.cbRecvLength);
+            *pcbRecvLength = ret.u.transmit_return.cbRecvLength;
+            *ioRecvPciProtocol = transmit_recv_protocol(&ret, ioSendPciProtocol);
         }
         esc_msg_free(&ret);
     }
+    be_leave(be);
+    return rv;
+}
+
+/* A Transmit under way without a waiting thread. */
+struct be_transmit {
+    struct scard_backend *be;
+    uint32_t ioSendPciProtocol, cap;
+    pcsock_transmit_done done;
+    void *ctx;
+};
+
+/* Runs on the thread that received the completion (the peer thread). */
+static void transmit_answered(void *arg, int rc, struct esc_msg *ret, const struct scl_err *e)
+{
+    struct be_transmit *tx = arg;
+    struct scard_backend *be = tx->be;
+    int32_t rv = transmit_rv(be_rv(be, rc, ret, e), ret, tx->cap);
+    const struct esc_transmit_return *r = &ret->u.transmit_return;
+    if (rv == SCARD_S_SUCCESS)
+        tx->done(tx->ctx, rv, r->pbRecvBuffer, r->cbRecvLength,
+                 transmit_recv_protocol(ret, tx->ioSendPciProtocol));
+    else
+        tx->done(tx->ctx, rv, NULL, 0, 0);
+    free(tx);
+    be_leave(be);
+}
+
+static int32_t op_transmit_async(void *ctx, uint64_t card, uint32_t ioSendPciProtocol,
+                                 const uint8_t *send, uint32_t cbSendLength,
+                                 uint32_t cbRecvLength, pcsock_transmit_done done, void *done_ctx)
+{
+    struct scard_backend *be = ctx;
+    struct esc_msg call = {.ioctl = SCARD_IOCTL_TRANSMIT};
+    struct be_transmit *tx = malloc(sizeof *tx);
+    if (!tx)
+        return (int32_t)SCARD_E_NO_MEMORY;
+    *tx = (struct be_transmit){be, ioSendPciProtocol, cbRecvLength, done, done_ctx};
+    if (!be_enter(be)) {
+        free(tx);
+        return (int32_t)SCARD_E_NO_SERVICE;
+    }
+    if (!be_handle(be, card, &call.u.transmit_call.hCard)) {
+        free(tx);
+        be_leave(be);
+        return (int32_t)SCARD_E_INVALID_HANDLE;
+    }
+    transmit_call(&call, ioSendPciProtocol, send, cbSendLength, cbRecvLength);
+    struct scl_err e;
+    int rc = rdpdr_chan_call_async(be->ch, &call, transmit_answered, tx, &e);
+    if (rc == SCL_OK)
+        return SCARD_S_SUCCESS; /* transmit_answered leaves */
+    free(tx);
+    int32_t rv = be_rv(be, rc, NULL, &e);
     be_leave(be);
     return rv;
 }
@@ -718,6 +796,7 @@ static const struct pcsock_ops be_ops = {
     .end_transaction = op_end_transaction,
     .status = op_status,
     .transmit = op_transmit,
+    .transmit_async = op_transmit_async,
     .control = op_control,
     .get_attrib = op_get_attrib,
     .set_attrib = op_set_attrib,

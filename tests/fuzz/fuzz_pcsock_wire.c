@@ -112,9 +112,22 @@ static int32_t fk_set_attrib(void *be, uint64_t c, uint32_t id, const uint8_t *a
 {
     return (void)be, (void)c, (void)id, (void)a, (void)n, 0;
 }
-static const struct pcsock_ops ops = {fk_connect,    fk_reconnect, fk_disconnect, fk_begin,
-                                      fk_end,        fk_status,    fk_transmit,   fk_control,
-                                      fk_get_attrib, fk_set_attrib};
+/* The host's way: Transmit answered through done (here at once, on this
+ * thread, which the contract allows). */
+static int32_t fk_transmit_async(void *be, uint64_t c, uint32_t sp, const uint8_t *in, uint32_t n,
+                                 uint32_t cap, pcsock_transmit_done done, void *ctx)
+{
+    uint8_t *out = malloc(cap ? cap : 1);
+    if (!out) return (int32_t)0x80100006; /* SCARD_E_NO_MEMORY */
+    uint32_t on = cap, rp = sp;
+    int32_t rv = fk_transmit(be, c, sp, in, n, out, &on, &rp);
+    done(ctx, rv, out, on, rp);
+    free(out);
+    return 0;
+}
+static const struct pcsock_ops ops = {
+    fk_connect,  fk_reconnect, fk_disconnect, fk_begin,      fk_end,           fk_status,
+    fk_transmit, fk_control,   fk_get_attrib, fk_set_attrib, fk_transmit_async};
 
 static char sock_path[108];
 static struct pcsock *ps;

@@ -115,7 +115,55 @@ static int32_t fk_set_attrib(void *be, uint64_t card, uint32_t id, const uint8_t
 
 static const struct pcsock_ops fake_ops = {fk_connect,    fk_reconnect, fk_disconnect, fk_begin,
                                            fk_end,        fk_status,    fk_transmit,   fk_control,
-                                           fk_get_attrib, fk_set_attrib};
+                                           fk_get_attrib, fk_set_attrib, NULL};
+
+/* transmit_async as the session host's backend does it: the answer comes
+ * later, from another thread (here after 20 ms), as the echo above. */
+struct fk_later {
+    uint8_t apdu[300];
+    uint32_t n, cap;
+    pcsock_transmit_done done;
+    void *ctx;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    int answered; /* answers whose done returned */
+} later = {PTHREAD_MUTEX_INITIALIZER, 0};
+
+static void *fk_answer_later(void *arg)
+{
+    struct fk_later *l = arg;
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+    uint8_t recv[302];
+    uint32_t rn = l->cap < sizeof recv ? l->cap : (uint32_t)sizeof recv, rp = 0;
+    int32_t rv = fk_transmit(NULL, 0, 0, l->apdu, l->n, recv, &rn, &rp);
+    l->done(l->ctx, rv, recv, rn, rp);
+    pthread_mutex_lock(&later.mu);
+    later.answered++;
+    pthread_mutex_unlock(&later.mu);
+    free(l);
+    return NULL;
+}
+
+static int32_t fk_transmit_async(void *be, uint64_t card, uint32_t sp, const uint8_t *send,
+                                 uint32_t n, uint32_t cap, pcsock_transmit_done done, void *ctx)
+{
+    (void)be, (void)card, (void)sp;
+    struct fk_later *l = calloc(1, sizeof *l);
+    if (!l || n > sizeof l->apdu) return free(l), (int32_t)SCARD_E_INVALID_PARAMETER;
+    *l = (struct fk_later){.n = n, .cap = cap, .done = done, .ctx = ctx};
+    memcpy(l->apdu, send, n);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fk_answer_later, l), 0);
+    pthread_detach(t);
+    return SCARD_S_SUCCESS;
+}
+
+static const struct pcsock_ops fake_async_ops = {
+    fk_connect, fk_reconnect, fk_disconnect, fk_begin,      fk_end,           fk_status,
+    fk_transmit, fk_control,  fk_get_attrib, fk_set_attrib, fk_transmit_async};
 
 /* ---- one endpoint per test (each test runs in its own fork) -------------- */
 
@@ -130,15 +178,25 @@ static void set_card(bool present)
     pcsock_set_readers(ps, &r, 1);
 }
 
-static void setup(void)
+static void setup_with(const struct pcsock_ops *ops)
 {
     strcpy(dir, "/tmp/test_pcsock.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(sock, sizeof sock, "%s/pcscd.comm", dir);
     struct scl_err e = {0};
-    ck_assert_msg(!pcsock_start(sock, &fake_ops, NULL, getuid(), &ps, &e), "%s", e.msg);
+    ck_assert_msg(!pcsock_start(sock, ops, NULL, getuid(), &ps, &e), "%s", e.msg);
     set_card(true);
     setenv("PCSCLITE_CSOCK_NAME", sock, 1);
+}
+
+static void setup(void)
+{
+    setup_with(&fake_ops);
+}
+
+static void setup_async(void)
+{
+    setup_with(&fake_async_ops);
 }
 
 static void teardown(void)
@@ -256,6 +314,20 @@ static bool closed_by_server(int fd)
 
 /* ---- the stock client ------------------------------------------------------ */
 
+/* The echo comes back whole; a buffer too small gets the error, not bytes. */
+static void stock_transmits(SCARDHANDLE h)
+{
+    uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00, 0x00}, resp[64];
+    DWORD rlen = sizeof resp;
+    ck_assert_int_eq(SCardTransmit(h, SCARD_PCI_T1, apdu, sizeof apdu, NULL, resp, &rlen),
+                     SCARD_S_SUCCESS);
+    ck_assert_uint_eq(rlen, sizeof apdu + 2);
+    ck_assert(!memcmp(resp, apdu, sizeof apdu) && resp[5] == 0x90 && resp[6] == 0x00);
+    rlen = 3; /* too small: the size comes back, not the bytes */
+    ck_assert_int_eq(SCardTransmit(h, SCARD_PCI_T1, apdu, sizeof apdu, NULL, resp, &rlen),
+                     SCARD_E_INSUFFICIENT_BUFFER);
+}
+
 START_TEST(test_stock_client_lists_connects_transmits_and_reads_status)
 {
     SCARDCONTEXT ctx;
@@ -270,15 +342,7 @@ START_TEST(test_stock_client_lists_connects_transmits_and_reads_status)
                      SCARD_S_SUCCESS);
     ck_assert_uint_eq(proto, SCARD_PROTOCOL_T1);
     ck_assert_int_eq(SCardBeginTransaction(h), SCARD_S_SUCCESS);
-    uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00, 0x00}, resp[64];
-    DWORD rlen = sizeof resp;
-    ck_assert_int_eq(SCardTransmit(h, SCARD_PCI_T1, apdu, sizeof apdu, NULL, resp, &rlen),
-                     SCARD_S_SUCCESS);
-    ck_assert_uint_eq(rlen, sizeof apdu + 2);
-    ck_assert(!memcmp(resp, apdu, sizeof apdu) && resp[5] == 0x90 && resp[6] == 0x00);
-    rlen = 3; /* too small: the size comes back, not the bytes */
-    ck_assert_int_eq(SCardTransmit(h, SCARD_PCI_T1, apdu, sizeof apdu, NULL, resp, &rlen),
-                     SCARD_E_INSUFFICIENT_BUFFER);
+    stock_transmits(h);
     ck_assert_int_eq(SCardEndTransaction(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
 
     char name[128];
@@ -499,6 +563,90 @@ START_TEST(test_handle_of_another_context_is_refused)
 }
 END_TEST
 
+/* ---- Transmit answered on another thread (the session host's way) -------- */
+
+START_TEST(test_async_transmit_reaches_the_stock_client)
+{
+    SCARDCONTEXT ctx;
+    SCARDHANDLE h;
+    DWORD proto;
+    ck_assert_int_eq(SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx), SCARD_S_SUCCESS);
+    ck_assert_int_eq(SCardConnect(ctx, READER, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY, &h, &proto),
+                     SCARD_S_SUCCESS);
+    stock_transmits(h);
+    ck_assert_int_eq(SCardReleaseContext(ctx), SCARD_S_SUCCESS);
+    pthread_mutex_lock(&later.mu);
+    ck_assert_int_eq(later.answered, 2); /* both went the asynchronous way */
+    pthread_mutex_unlock(&later.mu);
+}
+END_TEST
+
+static void raw_transmit_reply(int fd, const char *apdu4)
+{
+    uint8_t buf[32];
+    union pcsock_body m;
+    ck_assert_uint_eq(raw_recv(fd, buf, 32), 32);
+    struct cur c;
+    cur_init(&c, buf, 32);
+    ck_assert(!pcsock_wire_decode_body(&c, pcsock_wire_find(PCSOCK_SCARD_TRANSMIT), &m, NULL));
+    ck_assert_uint_eq(m.transmit.rv, SCARD_S_SUCCESS);
+    ck_assert_uint_eq(m.transmit.pcbRecvLength, 6);
+    ck_assert_uint_eq(raw_recv(fd, buf, 6), 6);
+    ck_assert(!memcmp(buf, apdu4, 4) && buf[4] == 0x90 && buf[5] == 0x00);
+}
+
+/* A second request sent before the first is answered waits for that answer:
+ * the replies come in order, each with its own APDU. */
+START_TEST(test_async_transmits_sent_back_to_back_are_answered_in_order)
+{
+    int fd = raw_open();
+    int32_t hCard = raw_connect(fd, raw_context(fd));
+    union pcsock_body m = {.transmit = {.hCard = hCard,
+                                        .ioSendPciProtocol = SCARD_PROTOCOL_T1,
+                                        .ioSendPciLength = 16,
+                                        .cbSendLength = 4,
+                                        .pcbRecvLength = 258}};
+    raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x01", 4);
+    raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x02", 4);
+    raw_transmit_reply(fd, "\x00\xCA\x00\x01");
+    raw_transmit_reply(fd, "\x00\xCA\x00\x02");
+    close(fd);
+}
+END_TEST
+
+/* The program leaves before its answer: the answering thread is not held,
+ * and the endpoint goes on serving. */
+START_TEST(test_async_answer_for_a_gone_client_is_dropped)
+{
+    int fd = raw_open();
+    int32_t hCard = raw_connect(fd, raw_context(fd));
+    union pcsock_body m = {.transmit = {.hCard = hCard,
+                                        .ioSendPciProtocol = SCARD_PROTOCOL_T1,
+                                        .ioSendPciLength = 16,
+                                        .cbSendLength = 4,
+                                        .pcbRecvLength = 258}};
+    raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x01", 4);
+    close(fd);
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&later.mu);
+        int n = later.answered;
+        pthread_mutex_unlock(&later.mu);
+        if (n == 1) break;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&later.mu);
+    ck_assert_int_eq(later.answered, 1);
+    pthread_mutex_unlock(&later.mu);
+    int again = raw_open();
+    hCard = raw_connect(again, raw_context(again));
+    m.transmit.hCard = hCard;
+    raw_send(again, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x03", 4);
+    raw_transmit_reply(again, "\x00\xCA\x00\x03");
+    close(again);
+}
+END_TEST
+
 static bool wait_disconnects(int n)
 {
     for (int i = 0; i < 200; i++) {
@@ -600,6 +748,13 @@ static Suite *server_suite(void)
     tcase_add_test(t, test_version_mismatch_is_refused_with_service_stopped);
     tcase_add_test(t, test_start_refuses_a_directory_others_can_enter);
     suite_add_tcase(s, t);
+    TCase *a = tcase_create("async transmit");
+    tcase_add_checked_fixture(a, setup_async, teardown);
+    tcase_set_timeout(a, 30);
+    tcase_add_test(a, test_async_transmit_reaches_the_stock_client);
+    tcase_add_test(a, test_async_transmits_sent_back_to_back_are_answered_in_order);
+    tcase_add_test(a, test_async_answer_for_a_gone_client_is_dropped);
+    suite_add_tcase(s, a);
     return s;
 }
 
