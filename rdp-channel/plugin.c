@@ -3,9 +3,11 @@
  * device: it runs FreeRDP's own smart-card device and puts itself in front of
  * it, so every IRP_MJ_DEVICE_CONTROL is decoded, traced and judged by the
  * reader policy, and every completion is decoded, traced and filtered.
- * Not for PC/SC or NDR work of its own: FreeRDP's device talks to PC/SC and
- * the codec (rdpesc.h) does the NDR.
+ * Not for PC/SC or NDR work of its own: FreeRDP's device talks to PC/SC
+ * (but for the plain Transmits plugin_direct.c makes) and the codec
+ * (rdpesc.h) does the NDR.
  */
+#include "plugin_int.h"
 #include "rdp_channel.h"
 
 #include <freerdp/channels/rdpdr.h>
@@ -42,6 +44,7 @@ struct pending {
 static struct {
     pthread_mutex_t lock;
     bool configured;
+    bool freerdp_transmit; /* no Transmit made here (plugin_direct.c) */
     struct rc_policy policy;
     struct rc_trace *trace;
     pcRegisterDevice register_device; /* devman's */
@@ -86,11 +89,12 @@ static void plugin_reset_config(void)
     rc_policy_free(&g.policy);
     rc_trace_close(g.trace);
     g.trace = NULL;
+    g.freerdp_transmit = false;
     g.configured = false;
 }
 
 /* ADDIN_ARGV-style args from the client: "trace:FILE", "trace-toggle",
- * "allow:NAME". */
+ * "freerdp-transmit", "allow:NAME". */
 unsigned int scardlab_smartcard_configure(int argc, char **argv)
 {
     struct scl_err e = {0};
@@ -101,6 +105,8 @@ unsigned int scardlab_smartcard_configure(int argc, char **argv)
             rc = rc_trace_open(argv[i] + 6, &g.trace, &e);
         else if (!strcmp(argv[i], "trace-toggle"))
             rc = plugin_trace_toggle_install(&e);
+        else if (!strcmp(argv[i], "freerdp-transmit"))
+            g.freerdp_transmit = true;
         else if (!strncmp(argv[i], "allow:", 6))
             rc = rc_policy_add(&g.policy, argv[i] + 6, &e);
         else
@@ -249,6 +255,8 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
         esc_msg_free(&r);
         return;
     }
+    if (p->decoded)
+        direct_note_return(&p->call, &r);
     const char *policy = NULL;
     bool scrubbed = scrub_failed_return(&r) != 0;
     bool filtered = rc_policy_fix_return(&g.policy, p->decoded ? &p->call : NULL, &r);
@@ -274,7 +282,7 @@ static UINT plugin_irp_complete(IRP *irp)
 }
 
 /* Complete irp ourselves with return a (or IoStatus failure when a is NULL). */
-static UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, const char *why)
+UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, const char *why)
 {
     struct scl_err e = {0};
     uint8_t *buf = NULL;
@@ -303,6 +311,21 @@ static bool input_replace(uint8_t *in, size_t in_len, const struct esc_msg *m)
     if (ok) memcpy(in, buf, n);
     free(buf);
     return ok;
+}
+
+/* Whether FreeRDP's device has nothing of ctx's in hand, so a call made
+ * here cannot overtake one queued before it on ctx's thread. */
+bool plugin_context_idle(const struct esc_context *ctx)
+{
+    bool idle = true;
+    pthread_mutex_lock(&g.lock);
+    for (struct pending *p = g.pending; p && idle; p = p->next) {
+        struct esc_context other;
+        idle = p->decoded && direct_call_context(&p->call, &other) &&
+               !direct_context_same(&other, ctx);
+    }
+    pthread_mutex_unlock(&g.lock);
+    return idle;
 }
 
 static UINT plugin_forward(DEVICE *device, IRP *irp, uint32_t ioctl, struct esc_msg *call,
@@ -359,6 +382,10 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
     }
     const char *why = NULL;
     enum rc_verdict v = rc_policy_judge_call(&g.policy, known, &call, &answer, &why);
+    if (decoded && v != RC_REFUSE && direct_handle_misnamed(&call)) {
+        v = RC_REFUSE;
+        why = "refused: card handle named under another context";
+    }
     if (v == RC_FORWARD_EDITED && !input_replace(in, in_len, &call)) {
         v = RC_REFUSE;
         why = "refused: call could not be edited";
@@ -376,7 +403,12 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
         esc_msg_free(&call);
         break;
     default:
-        rc = plugin_forward(device, irp, ioctl, &call, decoded);
+        if (v == RC_FORWARD && decoded && !g.freerdp_transmit && direct_transmit_ok(&call)) {
+            rc = direct_transmit(irp, &call.u.transmit_call);
+            esc_msg_free(&call);
+        } else {
+            rc = plugin_forward(device, irp, ioctl, &call, decoded);
+        }
         break;
     }
     esc_msg_free(&answer);
@@ -392,6 +424,7 @@ static UINT plugin_free_device(DEVICE *device)
     g.pending = NULL;
     g.device = NULL;
     pthread_mutex_unlock(&g.lock);
+    direct_forget_all();
     while (p) {
         struct pending *next = p->next;
         pending_free(p);

@@ -39,6 +39,7 @@ static DEVICE *device;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static IRP *done[64];
+static pthread_t done_by[64]; /* the thread that completed done[i] */
 static size_t n_done;
 static uint32_t next_id = 1;
 static int failures;
@@ -51,8 +52,10 @@ static const struct esc_context *cancel_ctx;
 static UINT hostile_complete(IRP *irp)
 {
     pthread_mutex_lock(&lock);
-    if (n_done < sizeof done / sizeof done[0])
+    if (n_done < sizeof done / sizeof done[0]) {
+        done_by[n_done] = pthread_self();
         done[n_done++] = irp;
+    }
     pthread_cond_broadcast(&done_cv);
     pthread_mutex_unlock(&lock);
     return CHANNEL_RC_OK;
@@ -85,6 +88,19 @@ static void hostile_irp_free(IRP *irp)
     Stream_Free(irp->input, TRUE);
     Stream_Free(irp->output, TRUE);
     free(irp);
+}
+
+/* Whether irp is completed already, by this very thread (the add-in's own
+ * Transmit), without taking it off the list. */
+static bool hostile_completed_here(IRP *irp)
+{
+    bool here = false;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < n_done; i++)
+        if (done[i] == irp)
+            here = pthread_equal(done_by[i], pthread_self());
+    pthread_mutex_unlock(&lock);
+    return here;
 }
 
 /* Wait for irp's completion until seconds from now; true if it came. */
@@ -474,6 +490,113 @@ static void hostile_valid_session(const struct esc_context *ctx, const char *rea
     esc_msg_free(&r);
 }
 
+static bool hostile_connect(const struct esc_context *ctx, const char *reader,
+                            struct esc_handle *h, uint32_t *proto)
+{
+    struct esc_msg cn = {.ioctl = SCARD_IOCTL_CONNECTW, .type = ESC_T_CONNECT_CALL}, r;
+    cn.u.connect_call.Context = *ctx;
+    cn.u.connect_call.szReader = (char *)reader;
+    cn.u.connect_call.dwShareMode = 2;
+    cn.u.connect_call.dwPreferredProtocols = 3;
+    bool ok = hostile_call(&cn, &r) == 0 && r.u.connect_return.ReturnCode == 0;
+    *h = r.u.connect_return.hCard;
+    *proto = r.u.connect_return.dwActiveProtocol;
+    esc_msg_free(&r);
+    return ok;
+}
+
+static IRP *hostile_select_irp(const struct esc_handle *h, uint32_t proto)
+{
+    static const uint8_t select_piv[] = {0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00,
+                                         0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00};
+    struct esc_msg t = {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_CALL};
+    t.u.transmit_call.hCard = *h;
+    t.u.transmit_call.ioSendPci.dwProtocol = proto;
+    t.u.transmit_call.cbSendLength = sizeof select_piv;
+    t.u.transmit_call.pbSendBuffer = (uint8_t *)select_piv;
+    t.u.transmit_call.cbRecvLength = 258;
+    return hostile_irp_of(&t);
+}
+
+/* GetStatusChangeW(INFINITE) on ctx that waits: the reader's own state
+ * given back.  The IRP, sent; NULL if it could not be. */
+static IRP *hostile_blocking_wait(const struct esc_context *ctx, const char *reader)
+{
+    struct esc_reader_state st = {.szReader = (char *)reader};
+    struct esc_msg c = {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW, .type = ESC_T_GET_STATUS_CHANGE_CALL},
+                   r;
+    c.u.get_status_change_call.Context = *ctx;
+    c.u.get_status_change_call.dwTimeOut = 0;
+    c.u.get_status_change_call.cReaders = 1;
+    c.u.get_status_change_call.rgReaderStates = &st;
+    if (hostile_call(&c, &r) || r.u.get_status_change_return.cReaders != 1) {
+        esc_msg_free(&r);
+        return NULL;
+    }
+    st.Common.dwCurrentState = r.u.get_status_change_return.rgReaderStates[0].dwEventState &
+                               ~0x2u; /* without SCARD_STATE_CHANGED */
+    esc_msg_free(&r);
+    c.u.get_status_change_call.dwTimeOut = 0xFFFFFFFF;
+    IRP *irp = hostile_irp_of(&c);
+    if (irp && device->IRPRequest(device, irp) != CHANNEL_RC_OK)
+        return NULL;
+    nanosleep(&(struct timespec){.tv_nsec = 300 * 1000000}, NULL); /* let it reach pcscd */
+    return irp;
+}
+
+/* The add-in makes a plain Transmit itself (completed on the thread that
+ * handed it over) only when that cannot block that thread or overtake a
+ * call: not while its context has a call in FreeRDP's hands.  A handle
+ * named under another context than its own is refused outright: passed on,
+ * it would wait for its own context (here in GetStatusChange) inside
+ * pcsc-lite's global lock, and the Cancel that ends the wait would wait for
+ * that lock: the whole client stuck. */
+static void hostile_direct_transmit(const char *reader)
+{
+    struct esc_context a, b;
+    struct esc_handle ha, hb;
+    uint32_t pa, pb;
+    if (!hostile_establish(&a, "direct: context A") || !hostile_establish(&b, "direct: context B"))
+        return;
+    if (!hostile_connect(&a, reader, &ha, &pa) || !hostile_connect(&b, reader, &hb, &pb)) {
+        hostile_check(false, "direct", "both contexts connect");
+        return;
+    }
+    IRP *t = hostile_select_irp(&ha, pa);
+    hostile_check(t && device->IRPRequest(device, t) == CHANNEL_RC_OK && hostile_completed_here(t),
+                  "direct: Transmit on an idle context", "made by the add-in on this thread");
+    uint32_t io = 0;
+    hostile_check(t && hostile_wait(t, HOSTILE_WAIT_S) && (io = t->IoStatus) == 0,
+                  "direct: Transmit on an idle context", "answered");
+    if (t)
+        hostile_irp_free(t);
+
+    IRP *w = hostile_blocking_wait(&b, reader);
+    hostile_check(w != NULL, "direct: B waits in GetStatusChange", "sent");
+    if (!w)
+        return;
+    struct esc_handle mixed = hb;
+    mixed.Context = a;
+    IRP *m = hostile_select_irp(&mixed, pb);
+    hostile_check(m && device->IRPRequest(device, m) == CHANNEL_RC_OK && hostile_completed_here(m) &&
+                      m->IoStatus != 0,
+                  "direct: B's handle named with idle A", "refused by the add-in at once");
+    /* B's own handle while B waits: queued behind the wait, not made here. */
+    IRP *q = hostile_select_irp(&hb, pb);
+    hostile_check(q && device->IRPRequest(device, q) == CHANNEL_RC_OK && !hostile_completed_here(q),
+                  "direct: Transmit on a context with a call pending", "left to FreeRDP");
+    hostile_cancel(&b);
+    hostile_check(hostile_wait(w, HOSTILE_WAIT_S), "direct: B's wait", "ends with Cancel");
+    hostile_check(m && hostile_wait(m, 0), "direct: B's handle named with idle A", "completed once");
+    hostile_check(q && hostile_wait(q, HOSTILE_WAIT_S), "direct: Transmit behind the wait",
+                  "answered once the wait ends");
+    hostile_irp_free(w);
+    if (m)
+        hostile_irp_free(m);
+    if (q)
+        hostile_irp_free(q);
+}
+
 /* ReleaseContext twice, then a call on the released context. */
 static void hostile_released(const struct esc_context *ctx)
 {
@@ -568,6 +691,7 @@ int main(int argc, char **argv)
             cancel_ctx = NULL;
             hostile_released(&ctx);
         }
+        hostile_direct_transmit("scardlab 00 00");
         if (hostile_establish(&ctx, "EstablishContext (never answered)"))
             hostile_never_answered(&ctx, "scardlab 00 00");
     }
