@@ -127,8 +127,8 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     if (!entry || !configure)
         return scl_errf(e, SCL_E_FORMAT, "%s: no DeviceServiceEntry or %s", path,
                         RC_PLUGIN_CONFIGURE);
-    char *args[RC_POLICY_MAX + 1];
-    char bufs[RC_POLICY_MAX + 1][PATH_MAX + 8];
+    char *args[RC_POLICY_MAX + 3]; /* trace, trace-toggle, freerdp-transmit, the allows */
+    char bufs[RC_POLICY_MAX + 3][PATH_MAX + 8];
     int argc = 0;
     if (o->trace) {
         snprintf(bufs[argc], sizeof bufs[argc], "trace:%s", o->trace);
@@ -137,6 +137,11 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     }
     if (o->trace_toggle) {
         snprintf(bufs[argc], sizeof bufs[argc], "trace-toggle");
+        args[argc] = bufs[argc];
+        argc++;
+    }
+    if (o->freerdp_transmit) {
+        snprintf(bufs[argc], sizeof bufs[argc], "freerdp-transmit");
         args[argc] = bufs[argc];
         argc++;
     }

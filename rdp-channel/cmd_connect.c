@@ -15,6 +15,7 @@
 static const char connect_usage[] =
     "usage: scardlab connect [FILE.rdp] [--profile DIR] [--password-env VAR]\n"
     "                        [--trace FILE [--trace-toggle]] [--reader-allow NAME]...\n"
+    "                        [--freerdp-transmit]\n"
     "                        [FreeRDP options: /v:HOST:PORT /u:USER\n"
     "                        /smartcard /cert:ignore ...]\n"
     "\n"
@@ -28,7 +29,9 @@ static const char connect_usage[] =
     "and return as JSON lines (with --trace-toggle, each SIGUSR1 pauses or\n"
     "resumes it, so one session can be measured with and without it);\n"
     "--reader-allow (repeatable, NAME or PREFIX*) hides\n"
-    "every other reader from the session.  Runs until SIGTERM/SIGINT or until the\n"
+    "every other reader from the session.  The plug-in makes a plain Transmit\n"
+    "itself; --freerdp-transmit leaves every one to FreeRDP's device threads, as\n"
+    "stock FreeRDP does.  Runs until SIGTERM/SIGINT or until the\n"
     "server ends the session.\n"
     "\n"
     "exit: 0 disconnected, 1 connection failed, 2 usage, 3 bad .rdp file,\n"
@@ -53,6 +56,10 @@ int rc_connect_parse_args(int argc, char **argv, struct rc_connect_opts *o, stru
         const char **slot = NULL;
         if (!strcmp(a, "--trace-toggle")) {
             o->trace_toggle = true;
+            continue;
+        }
+        if (!strcmp(a, "--freerdp-transmit")) {
+            o->freerdp_transmit = true;
             continue;
         }
         if (!strcmp(a, "--profile"))

@@ -163,6 +163,7 @@ struct rc_connect_opts {
     const char *password_env; /* name of the env var holding the password */
     const char *trace;        /* JSON-lines trace for the plug-in */
     bool trace_toggle;        /* SIGUSR1 pauses/resumes the trace (benchmarks) */
+    bool freerdp_transmit;    /* every Transmit through FreeRDP's device threads */
     struct rc_policy policy;  /* --reader-allow */
     int n_overrides;          /* FreeRDP-style arguments, applied after the file */
     char *overrides[RC_MAX_OVERRIDES];

@@ -1,9 +1,9 @@
 #!/bin/bash
 # connect_plugin_lab: the smart-card plug-in around FreeRDP's own device,
 # driven with rdpdr-style IRPs (plugin_harness, no server) against a private
-# lab with a card: the trace shows the SELECT and GET DATA APDUs, and the
-# strict reader policy hides readers from ListReaders, GetStatusChange and
-# Connect.
+# lab with a card: the trace shows the SELECT and GET DATA APDUs, the
+# plug-in's own Transmit answers as FreeRDP's does, and the strict reader
+# policy hides readers from ListReaders, GetStatusChange and Connect.
 source "$(dirname "$0")/lib.sh"
 e2e_init pcscd opensc-tool
 HARNESS=${SCL_BUILD:?}/bin/plugin_harness
@@ -32,6 +32,13 @@ for line in open(sys.argv[1]):
 PY
 grep -q '"pbSendBuffer":"00a4040009a0000003080000100000"' "$trace" || fail "trace should show the SELECT PIV APDU as hex"
 grep -q '"pbSendBuffer":"00cb3fff' "$trace" || fail "trace should show the GET DATA APDU as hex"
+
+note "--freerdp-transmit: the same answers through FreeRDP's device threads"
+out2=$(timeout 60 "$HARNESS" --connect "scardlab 00 00" --freerdp-transmit 2>&1) ||
+    { echo "$out2" >&2; fail "harness with --freerdp-transmit should succeed"; }
+[ "$(grep '^Transmit ' <<<"$out")" = "$(grep '^Transmit ' <<<"$out2")" ] ||
+    { diff <(grep '^Transmit ' <<<"$out") <(grep '^Transmit ' <<<"$out2") >&2
+      fail "the plug-in's own Transmit and FreeRDP's should answer alike"; }
 
 note "--reader-allow 'scardlab 00 00': the other reader is never named"
 out=$(timeout 60 "$HARNESS" --reader-allow "scardlab 00 00" 2>&1) || fail "harness with policy should run"

@@ -5,7 +5,7 @@
  * and prints each return.  For tests/e2e/connect_plugin_lab.sh; not a client.
  *
  * usage: plugin_harness [--trace F] [--reader-allow N]... [--probe READER]
- *                       [--connect READER]
+ *                       [--connect READER] [--freerdp-transmit]
  */
 #include "rdp_channel.h"
 #include "smartcard_device.h"
@@ -158,7 +158,13 @@ int main(int argc, char **argv)
     struct rc_connect_opts o = {0};
     const char *probe = NULL, *connect = NULL;
     struct scl_err e = {0};
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--freerdp-transmit")) {
+            o.freerdp_transmit = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            break;
         if (!strcmp(argv[i], "--trace"))
             o.trace = argv[i + 1];
         else if (!strcmp(argv[i], "--reader-allow"))
@@ -167,6 +173,7 @@ int main(int argc, char **argv)
             probe = argv[i + 1];
         else if (!strcmp(argv[i], "--connect"))
             connect = argv[i + 1];
+        i++;
     }
     if (!(device = test_smartcard_device(&o, "harness")))
         return 2;

@@ -285,6 +285,10 @@ START_TEST(test_command_line_overrides_the_file_and_password_comes_from_env)
     char *both[] = {"connect", "--trace", "t.jsonl", "--trace-toggle"};
     ck_assert_int_eq(rc_connect_parse_args(4, both, &o, &e), SCL_OK);
     ck_assert(o.trace_toggle);
+    ck_assert(!o.freerdp_transmit);
+    char *stock[] = {"connect", "--freerdp-transmit"};
+    ck_assert_int_eq(rc_connect_parse_args(2, stock, &o, &e), SCL_OK);
+    ck_assert(o.freerdp_transmit);
 }
 END_TEST
 
