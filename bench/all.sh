@@ -115,19 +115,25 @@ ours_med=$(grep -P '^scardlab card\t' <<<"$labrun" | tr '\t' '\n' | sed -n 's/^m
 vicc_med=$(grep -P '^vicc \(iso7816\)\t' <<<"$labrun" | tr '\t' '\n' | sed -n 's/^median=//p' || true)
 vicc_note=$(grep -E '^vicc (did not|baseline skipped)' <<<"$labrun" || true)
 
-# ------------------------------------------------- phase A: host + 2 clients
-echo "== host with alice (client traced) and bob (client not traced)"
+# ------------------------------------------------- phase A: host + 3 clients
+echo "== host with alice (client traced), bob (not traced) and carol (--freerdp-transmit)"
 state_tag=A
 lab_with_card "$TMP/labA"
 lab_with_card "$TMP/labB"
+lab_with_card "$TMP/labC"
 PORT=$(free_port)
-host_conf "$TMP/hostA.conf" "$PORT" "$TMP/stateA" alice bob
+host_conf "$TMP/hostA.conf" "$PORT" "$TMP/stateA" alice bob carol
 host_start "$TMP/hostA.conf" "$TMP/hostA.log"
+HOST_A=$HOST_PID
 client_start alice "$TMP/labA" "$PORT" alice --trace "$TMP/alice.trace" --trace-toggle
 ALICE_CLIENT=$CLIENT_PID
 client_start bob "$TMP/labB" "$PORT" bob
-wait_store "$TMP/profiles/A/alice" 4 60 && wait_store "$TMP/profiles/A/bob" 4 60 ||
-    { echo "bench: sessions did not propagate (see $TMP)" >&2; exit 1; }
+BOB_CLIENT=$CLIENT_PID
+client_start carol "$TMP/labC" "$PORT" carol --freerdp-transmit
+CAROL_CLIENT=$CLIENT_PID
+for u in alice bob carol; do
+    wait_store "$TMP/profiles/A/$u" 4 60 || { echo "bench: $u's session did not propagate (see $TMP)" >&2; exit 1; }
+done
 in_sess() { local u=$1; shift; "$SCARDLAB" session exec --host-dir "$TMP/stateA" --user "$u" -- "$@"; }
 on_lab() { local l=$1; shift; PCSCLITE_CSOCK_NAME="$l/run/pcscd/pcscd.comm" "$@"; }
 
@@ -138,33 +144,54 @@ on_lab() { local l=$1; shift; PCSCLITE_CSOCK_NAME="$l/run/pcscd/pcscd.comm" "$@"
 # process, session and card, and print as "traced" and "traced-toggled".
 echo "== 1/4. APDU mix: lab vs redirected; traced vs paused (one client, alternating), $ROUNDS rounds x $MIX_N"
 : >"$TMP/mix.tsv"
+# Voluntary context switches of every thread of PID so far (threads that
+# ended are not counted: the host's per-program socket thread).
+csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
+: >"$TMP/csw.tsv"
 mix_one() { # KIND
     local a=(--mix -n "$MIX_N" --warmup 5 --reader "scardlab 00 00" --label "$1")
     case $1 in
         lab) on_lab "$TMP/labB" "$BIN/apdu_rtt" "${a[@]}" ;;
-        redir) in_sess bob "$BIN/apdu_rtt" "${a[@]}" ;;
+        redir) counted "$1" "$BOB_CLIENT" in_sess bob "$BIN/apdu_rtt" "${a[@]}" ;;
+        stock) counted "$1" "$CAROL_CLIENT" in_sess carol "$BIN/apdu_rtt" "${a[@]}" ;;
         traced) in_sess alice "$BIN/apdu_rtt" "${a[@]}" -n $((2 * MIX_N)) --toggle-pid "$ALICE_CLIENT" ;;
     esac
 }
-kinds=(lab redir traced)
+counted() { # KIND CLIENT_PID CMD...: CMD, with the switches of that client and of the host
+    local kind=$1 cl=$2 c0 h0; shift 2
+    c0=$(csw "$cl"); h0=$(csw "$HOST_A")
+    "$@"
+    echo "$kind	$(($(csw "$cl") - c0))	$(($(csw "$HOST_A") - h0))" >>"$TMP/csw.tsv"
+}
+kinds=(lab redir traced stock)
 for r in $(seq "$ROUNDS"); do
-    for k in 0 1 2; do
-        kind=${kinds[$(((k + r) % 3))]}
+    for k in 0 1 2 3; do
+        kind=${kinds[$(((k + r) % 4))]}
         mix_one "$kind" | while IFS= read -r line; do echo "$r	$line"; done >>"$TMP/mix.tsv"
     done
     echo "   round $r: $(awk -F'\t' -v r="$r" '$1==r {printf "%s ", $2; for(i=3;i<=NF;i++) if ($i ~ /^median=/) printf "%s  ", $i}' "$TMP/mix.tsv")"
 done
 mix_med() { awk -F'\t' -v r="$1" -v k="$2" '$1==r && $2==k {for(i=3;i<=NF;i++) if ($i ~ /^median=/) {sub("median=","",$i); print $i}}' "$TMP/mix.tsv"; }
 mix_apdus=$(awk -F'\t' '$2=="lab" {for(i=3;i<=NF;i++) if ($i ~ /^apdus_per_op=/) {sub("apdus_per_op=","",$i); print $i; exit}}' "$TMP/mix.tsv")
-: >"$TMP/r1"; : >"$TMP/r4"; : >"$TMP/lab_us"; : >"$TMP/redir_us"; : >"$TMP/traced_us"; : >"$TMP/paused_us"
+: >"$TMP/r1"; : >"$TMP/r4"; : >"$TMP/r1s"; : >"$TMP/lab_us"; : >"$TMP/redir_us"; : >"$TMP/traced_us"; : >"$TMP/paused_us"; : >"$TMP/stock_us"
 for r in $(seq "$ROUNDS"); do
     l=$(mix_med "$r" lab); d=$(mix_med "$r" redir); t=$(mix_med "$r" traced); p=$(mix_med "$r" traced-toggled)
+    st=$(mix_med "$r" stock)
     echo "$l" >>"$TMP/lab_us"; echo "$d" >>"$TMP/redir_us"; echo "$t" >>"$TMP/traced_us"; echo "$p" >>"$TMP/paused_us"
+    echo "$st" >>"$TMP/stock_us"
     div "$d" "$l" >>"$TMP/r1"; echo >>"$TMP/r1"
+    div "$st" "$l" >>"$TMP/r1s"; echo >>"$TMP/r1s"
     div "$t" "$p" >>"$TMP/r4"; echo >>"$TMP/r4"
 done
 read -r r1_med r1_min r1_max _ < <(stats <"$TMP/r1")
 read -r r4_med r4_min r4_max _ < <(stats <"$TMP/r4")
+read -r r1s_med r1s_min r1s_max _ < <(stats <"$TMP/r1s")
+read -r stock_med stock_min stock_max _ < <(stats <"$TMP/stock_us")
+# Switches per redirected APDU (warm-up ops included), client and host.
+csw_per() { awk -F'\t' -v k="$1" -v c="$2" -v n=$(((MIX_N + 5) * ${mix_apdus%.*})) \
+    '$1 == k {s += $c; m++} END {printf "%.1f", m ? s / m / n : 0}' "$TMP/csw.tsv"; }
+csw_redir_client=$(csw_per redir 2); csw_redir_host=$(csw_per redir 3)
+csw_stock_client=$(csw_per stock 2); csw_stock_host=$(csw_per stock 3)
 read -r lab_med lab_min lab_max _ < <(stats <"$TMP/lab_us")
 read -r redir_med redir_min redir_max _ < <(stats <"$TMP/redir_us")
 read -r traced_med traced_min traced_max _ < <(stats <"$TMP/traced_us")
