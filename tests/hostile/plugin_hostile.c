@@ -595,6 +595,14 @@ static void hostile_direct_transmit(const char *reader)
         hostile_irp_free(m);
     if (q)
         hostile_irp_free(q);
+    const struct esc_context *both[] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        struct esc_msg rel = {.ioctl = SCARD_IOCTL_RELEASECONTEXT, .type = ESC_T_CONTEXT_CALL}, r;
+        rel.u.context_call.Context = *both[i];
+        hostile_check(hostile_call(&rel, &r) == 0 && r.u.long_return.ReturnCode == 0,
+                      "direct: ReleaseContext", "released");
+        esc_msg_free(&r);
+    }
 }
 
 /* ReleaseContext twice, then a call on the released context. */
@@ -684,6 +692,8 @@ int main(int argc, char **argv)
         device->Free(device); /* nothing pending: LeakSanitizer sees a clean exit */
     } else {
         hostile_malformed();
+        /* Before the mutants: one of them may hold the card exclusively. */
+        hostile_direct_transmit("scardlab 00 00");
         if (hostile_establish(&ctx, "EstablishContext")) {
             cancel_ctx = &ctx;
             hostile_garbage(&ctx, seed, rounds);
@@ -691,7 +701,6 @@ int main(int argc, char **argv)
             cancel_ctx = NULL;
             hostile_released(&ctx);
         }
-        hostile_direct_transmit("scardlab 00 00");
         if (hostile_establish(&ctx, "EstablishContext (never answered)"))
             hostile_never_answered(&ctx, "scardlab 00 00");
     }
