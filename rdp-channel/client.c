@@ -7,6 +7,7 @@
  */
 #include "rdp_channel.h"
 
+#include <freerdp/channels/channels.h>
 #include <freerdp/channels/rdpgfx.h>
 #include <freerdp/client/channels.h>
 #include <freerdp/client/cmdline.h>
@@ -19,6 +20,7 @@
 #include <winpr/synch.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +29,32 @@
 
 int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t cap,
                           struct scl_err *e);
+int rc_client_send_rdpdr(const uint8_t *pdu, size_t n);
+
+/* Held whenever the main thread works the transport, so the plug-in can send
+ * its completions from rdpdr's thread (OpenSSL's SSL object takes one thread
+ * at a time).  The plug-in never sends from the main thread. */
+static pthread_mutex_t transport_lock = PTHREAD_MUTEX_INITIALIZER;
+static freerdp *lent_instance; /* set while connected; under transport_lock */
+static UINT16 lent_rdpdr_id;
+
+int rc_client_send_rdpdr(const uint8_t *pdu, size_t n)
+{
+    pthread_mutex_lock(&transport_lock);
+    int r = 0;
+    if (lent_instance && lent_rdpdr_id)
+        r = lent_instance->SendChannelData(lent_instance, lent_rdpdr_id, pdu, n) ? 1 : -1;
+    pthread_mutex_unlock(&transport_lock);
+    return r;
+}
+
+static void client_lend_transport(freerdp *instance)
+{
+    pthread_mutex_lock(&transport_lock);
+    lent_instance = instance;
+    lent_rdpdr_id = instance ? freerdp_channels_get_id_by_name(instance, "rdpdr") : 0;
+    pthread_mutex_unlock(&transport_lock);
+}
 
 struct rc_context {
     rdpContext context; /* first: FreeRDP casts */
@@ -202,7 +230,10 @@ static int client_loop(freerdp *instance)
         DWORD n = freerdp_get_event_handles(context, handles, 64);
         if (n == 0) break;
         if (WaitForMultipleObjects(n, handles, FALSE, 100) == WAIT_FAILED) break;
-        if (!freerdp_check_event_handles(context)) break;
+        pthread_mutex_lock(&transport_lock);
+        BOOL ok = freerdp_check_event_handles(context);
+        pthread_mutex_unlock(&transport_lock);
+        if (!ok) break;
     }
     if (stop_signal) {
         client_event("disconnecting: signal %d", (int)stop_signal);
@@ -235,7 +266,9 @@ static int client_connect(rdpContext *context)
         return cert ? RC_EXIT_CERT : RC_EXIT_CONNECT;
     }
     client_event("connected to %s:%u", s->ServerHostname, s->ServerPort);
+    client_lend_transport(instance);
     int rc = client_loop(instance);
+    client_lend_transport(NULL);
     freerdp_disconnect(instance);
     client_event("disconnected");
     return rc;

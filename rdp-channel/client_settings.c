@@ -112,6 +112,8 @@ static int find_plugin(char *out, size_t cap, struct scl_err *e)
                     RC_PLUGIN_FILE, exe, RC_PLUGIN_ENV);
 }
 
+int rc_client_send_rdpdr(const uint8_t *pdu, size_t n); /* client.c */
+
 /* dlopen the plug-in, hand it its args, and make the provider return it. */
 int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t cap,
                           struct scl_err *e);
@@ -124,6 +126,7 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     if (!h) return scl_errf(e, SCL_E_IO, "%s", dlerror());
     PVIRTUALCHANNELENTRY entry = (PVIRTUALCHANNELENTRY)dlsym(h, "DeviceServiceEntry");
     rc_plugin_configure_fn configure = (rc_plugin_configure_fn)dlsym(h, RC_PLUGIN_CONFIGURE);
+    rc_plugin_lend_sender_fn lend = (rc_plugin_lend_sender_fn)dlsym(h, RC_PLUGIN_LEND_SENDER);
     if (!entry || !configure)
         return scl_errf(e, SCL_E_FORMAT, "%s: no DeviceServiceEntry or %s", path,
                         RC_PLUGIN_CONFIGURE);
@@ -152,6 +155,8 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     }
     if (configure(argc, args) != 0)
         return scl_errf(e, SCL_E_INVAL, "%s refused its configuration", path);
+    if (lend)
+        lend(rc_client_send_rdpdr);
     plugin_entry = entry;
     /* Replaces the provider freerdp_client_context_new registered. */
     freerdp_register_addin_provider(provide_addin, 0);

@@ -54,10 +54,19 @@ static struct {
     struct pending *pending;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* The only two symbols the .so exports (the rest is hidden). */
+/* The only symbols the .so exports (the rest is hidden). */
 #define PLUGIN_EXPORT __attribute__((visibility("default")))
 PLUGIN_EXPORT UINT VCAPITYPE DeviceServiceEntry(PDEVICE_SERVICE_ENTRY_POINTS pEntryPoints);
 PLUGIN_EXPORT unsigned int scardlab_smartcard_configure(int argc, char **argv);
+PLUGIN_EXPORT void scardlab_smartcard_lend_sender(rc_rdpdr_send_fn send);
+
+/* The client's rdpdr sender, when it lent one (scardlab connect does). */
+static _Atomic(rc_rdpdr_send_fn) lent_send;
+
+void scardlab_smartcard_lend_sender(rc_rdpdr_send_fn send)
+{
+    atomic_store(&lent_send, send);
+}
 
 /* "trace-toggle" (benchmarks): each SIGUSR1 pauses or resumes the trace, so
  * one client in one session is measured with and without it.  Only a flag is
@@ -281,6 +290,26 @@ static UINT plugin_irp_complete(IRP *irp)
     return complete(irp);
 }
 
+/* Send the completion of an IRP answered here from this thread, through the
+ * client's sender: FreeRDP's own way queues it for its main thread, one more
+ * wake-up per call.  Without a sender, or before the client is connected,
+ * FreeRDP's way. */
+static UINT plugin_complete(IRP *irp)
+{
+    rc_rdpdr_send_fn send = atomic_load(&lent_send);
+    if (!send)
+        return irp->Complete(irp);
+    size_t len = Stream_GetPosition(irp->output);
+    Stream_SetPosition(irp->output, IOCOMPLETION_HEADER - 4);
+    Stream_Write_UINT32(irp->output, irp->IoStatus); /* as FreeRDP's irp_complete does */
+    Stream_SetPosition(irp->output, len);
+    int sent = send(Stream_Buffer(irp->output), len);
+    if (sent == 0)
+        return irp->Complete(irp);
+    irp->Discard(irp); /* sent, or the transport failed: the session is ending */
+    return CHANNEL_RC_OK;
+}
+
 /* Complete irp ourselves with return a (or IoStatus failure when a is NULL). */
 UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, const char *why)
 {
@@ -297,7 +326,7 @@ UINT plugin_answer(IRP *irp, uint32_t ioctl, const struct esc_msg *a, const char
     }
     free(buf);
     rc_trace_return(plugin_trace(), irp->CompletionId, ioctl, irp->IoStatus, a, NULL, why);
-    return irp->Complete(irp);
+    return plugin_complete(irp);
 }
 
 /* Put an edited call back into the IRP's InputBuffer (same length only). */

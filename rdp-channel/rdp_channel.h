@@ -138,6 +138,15 @@ char *rc_trace_line(const char *dir, uint32_t completion_id, uint32_t ioctl,
  * (';'-separated).  Returns 0 or a Win32 error code. */
 #define RC_PLUGIN_CONFIGURE "scardlab_smartcard_configure"
 typedef unsigned int (*rc_plugin_configure_fn)(int argc, char **argv);
+/* The client's rdpdr sender: sends one whole PDU on the rdpdr channel from
+ * the calling thread.  1 sent, 0 not now (not connected: use FreeRDP's
+ * queue), -1 the write failed. */
+typedef int (*rc_rdpdr_send_fn)(const uint8_t *pdu, size_t n);
+/* The client lends the plug-in that sender (optional): the completions the
+ * plug-in makes itself then go out from rdpdr's thread instead of waking
+ * FreeRDP's main thread to send them. */
+#define RC_PLUGIN_LEND_SENDER "scardlab_smartcard_lend_sender"
+typedef void (*rc_plugin_lend_sender_fn)(rc_rdpdr_send_fn send);
 #define RC_PLUGIN_FILE "scardlab-smartcard.so"
 #define RC_PLUGIN_ENV "SCARDLAB_SMARTCARD_PLUGIN"
 
