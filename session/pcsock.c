@@ -48,15 +48,23 @@ static bool read_full(int fd, void *buf, size_t n)
     return true;
 }
 
-static bool write_full(int fd, const void *buf, size_t n, int flags)
+/* a then b in one sendmsg where it fits: a program waiting for a reply's
+ * fixed part and then its data wakes once, not twice. */
+static bool write_full(int fd, const void *a, size_t na, const void *b, size_t nb, int flags)
 {
-    const uint8_t *p = buf;
-    while (n) {
-        ssize_t r = send(fd, p, n, MSG_NOSIGNAL | flags);
+    struct iovec iov[2] = {{(void *)a, na}, {(void *)b, nb}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = nb ? 2 : 1};
+    while (m.msg_iovlen) {
+        ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL | flags);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return false;
-        p += r;
-        n -= (size_t)r;
+        for (size_t done = (size_t)r; done && m.msg_iovlen;) {
+            size_t step = done < m.msg_iov->iov_len ? done : m.msg_iov->iov_len;
+            m.msg_iov->iov_base = (uint8_t *)m.msg_iov->iov_base + step;
+            m.msg_iov->iov_len -= step;
+            done -= step;
+            if (!m.msg_iov->iov_len) m.msg_iov++, m.msg_iovlen--;
+        }
     }
     return true;
 }
@@ -68,7 +76,7 @@ static bool client_write_flags(struct pcsock_client *c, const void *a, size_t na
                                size_t nb, int flags)
 {
     pthread_mutex_lock(&c->wmu);
-    bool ok = write_full(c->fd, a, na, flags) && (!nb || write_full(c->fd, b, nb, flags));
+    bool ok = write_full(c->fd, a, na, b, nb, flags);
     pthread_mutex_unlock(&c->wmu);
     if (!ok) shutdown(c->fd, SHUT_RDWR);
     return ok;
@@ -604,7 +612,7 @@ static bool send_reader_states(struct pcsock_client *c, bool and_wait)
     }
     pcsock_readers_encode(ps, list);
     pthread_mutex_unlock(&ps->mu);
-    bool ok = write_full(c->fd, list, sizeof list, 0);
+    bool ok = write_full(c->fd, list, sizeof list, NULL, 0, 0);
     pthread_mutex_unlock(&c->wmu);
     if (!ok) shutdown(c->fd, SHUT_RDWR);
     return ok;
