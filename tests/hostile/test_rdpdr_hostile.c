@@ -212,6 +212,15 @@ static void assert_session_works(struct rdpdr_chan *ch, struct peer *pe, uint8_t
     esc_msg_free(&c.ret);
 }
 
+/* The client removes smart-card device 1. */
+static void remove_device_1(struct rdpdr_chan *ch)
+{
+    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
+    r.u.device_remove.DeviceCount = 1;
+    r.u.device_remove.DeviceIds[0] = 1;
+    feed_ok(ch, &r);
+}
+
 /* ---- cases ------------------------------------------------------------------------ */
 
 static struct peer pa, pb;
@@ -470,10 +479,7 @@ START_TEST(test_device_removed_then_calls_fail_fast)
 {
     struct rdpdr_chan *a = peer_chan(&pa);
     handshake(a);
-    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
-    r.u.device_remove.DeviceCount = 1;
-    r.u.device_remove.DeviceIds[0] = 1;
-    feed_ok(a, &r);
+    remove_device_1(a);
     ck_assert(!rdpdr_chan_has_smartcard(a));
     struct call c;
     call_start(&c, a);
@@ -492,10 +498,7 @@ START_TEST(test_pending_call_fails_when_its_device_is_removed)
     struct call c;
     uint32_t id;
     struct rdpdr_chan *a = chan_with_one_call(&c, &id);
-    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
-    r.u.device_remove.DeviceCount = 1;
-    r.u.device_remove.DeviceIds[0] = 1;
-    feed_ok(a, &r);
+    remove_device_1(a);
     ck_assert_int_eq(call_join(&c), SCL_E_STATE);
     ck_assert_ptr_nonnull(strstr(c.e.msg, "device was removed"));
     struct wcur w;
@@ -599,10 +602,7 @@ START_TEST(test_async_call_fails_once_when_its_device_is_removed)
     struct answer x;
     ck_assert_int_eq(async_start(a, &x), SCL_OK);
     uint32_t id = peer_wait_irp(&pa, 0);
-    struct rdpdr_pdu r = {.type = RDPDR_PDU_DEVICELIST_REMOVE};
-    r.u.device_remove.DeviceCount = 1;
-    r.u.device_remove.DeviceIds[0] = 1;
-    feed_ok(a, &r);
+    remove_device_1(a);
     ck_assert_int_eq(x.calls, 1);
     ck_assert_int_eq(x.rc, SCL_E_STATE);
     ck_assert_ptr_nonnull(strstr(x.msg, "device was removed"));

@@ -283,6 +283,16 @@ static int32_t raw_connect(int fd, uint32_t hContext)
     return b.connect.hCard;
 }
 
+/* A Transmit of a 4-byte APDU on hCard, room for 258 bytes back. */
+static union pcsock_body raw_transmit_body(int32_t hCard)
+{
+    return (union pcsock_body){.transmit = {.hCard = hCard,
+                                            .ioSendPciProtocol = SCARD_PROTOCOL_T1,
+                                            .ioSendPciLength = 16,
+                                            .cbSendLength = 4,
+                                            .pcbRecvLength = 258}};
+}
+
 static void raw_reader_states(int fd, uint32_t command, struct pcsock_reader_state *first)
 {
     raw_send(fd, command, NULL, NULL, 0);
@@ -534,11 +544,7 @@ START_TEST(test_handle_of_another_context_is_refused)
     int a = raw_open(), b = raw_open();
     int32_t hCard = raw_connect(a, raw_context(a));
     raw_context(b);
-    union pcsock_body m = {.transmit = {.hCard = hCard,
-                                        .ioSendPciProtocol = SCARD_PROTOCOL_T1,
-                                        .ioSendPciLength = 16,
-                                        .cbSendLength = 4,
-                                        .pcbRecvLength = 258}};
+    union pcsock_body m = raw_transmit_body(hCard);
     raw_send(b, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x00", 4);
     uint8_t buf[32];
     ck_assert_uint_eq(raw_recv(b, buf, 32), 32);
@@ -601,11 +607,7 @@ START_TEST(test_async_transmits_sent_back_to_back_are_answered_in_order)
 {
     int fd = raw_open();
     int32_t hCard = raw_connect(fd, raw_context(fd));
-    union pcsock_body m = {.transmit = {.hCard = hCard,
-                                        .ioSendPciProtocol = SCARD_PROTOCOL_T1,
-                                        .ioSendPciLength = 16,
-                                        .cbSendLength = 4,
-                                        .pcbRecvLength = 258}};
+    union pcsock_body m = raw_transmit_body(hCard);
     raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x01", 4);
     raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x02", 4);
     raw_transmit_reply(fd, "\x00\xCA\x00\x01");
@@ -620,11 +622,7 @@ START_TEST(test_async_answer_for_a_gone_client_is_dropped)
 {
     int fd = raw_open();
     int32_t hCard = raw_connect(fd, raw_context(fd));
-    union pcsock_body m = {.transmit = {.hCard = hCard,
-                                        .ioSendPciProtocol = SCARD_PROTOCOL_T1,
-                                        .ioSendPciLength = 16,
-                                        .cbSendLength = 4,
-                                        .pcbRecvLength = 258}};
+    union pcsock_body m = raw_transmit_body(hCard);
     raw_send(fd, PCSOCK_SCARD_TRANSMIT, &m, "\x00\xCA\x00\x01", 4);
     close(fd);
     for (int i = 0; i < 200; i++) {
