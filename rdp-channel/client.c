@@ -33,8 +33,9 @@ int rc_client_send_rdpdr(const uint8_t *pdu, size_t n);
 
 /* Held whenever the main thread works the transport, so the plug-in can send
  * its completions from rdpdr's thread (OpenSSL's SSL object takes one thread
- * at a time).  The plug-in never sends from the main thread. */
-static pthread_mutex_t transport_lock = PTHREAD_MUTEX_INITIALIZER;
+ * at a time).  Recursive: the plug-in also answers on the main thread, inside
+ * freerdp_check_event_handles. */
+static pthread_mutex_t transport_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static freerdp *lent_instance; /* set while connected; under transport_lock */
 static UINT16 lent_rdpdr_id;
 

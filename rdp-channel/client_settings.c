@@ -11,6 +11,7 @@
 #include <freerdp/client/file.h>
 #include <freerdp/freerdp.h>
 #include <freerdp/settings.h>
+#include <freerdp/svc.h>
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -79,13 +80,54 @@ bool rc_client_redirects_smartcards(struct rdp_settings *settings)
 /* ---- the add-in provider ----------------------------------------------------- */
 
 static PVIRTUALCHANNELENTRY plugin_entry;
+static rc_plugin_channel_data_fn plugin_channel_data;
+
+/* FreeRDP's rdpdr channel, with its data shown to the plug-in on the main
+ * thread first, so a plain Transmit is answered there instead of being
+ * queued for rdpdr's thread (docs/client.md).  One rdpdr per client. */
+static PVIRTUALCHANNELENTRYEX rdpdr_entry;
+static PVIRTUALCHANNELOPENEX rdpdr_open;
+static PCHANNEL_OPEN_EVENT_EX_FN rdpdr_event;
+
+static VOID VCAPITYPE rdpdr_event_shown(LPVOID user, DWORD open, UINT event, LPVOID data,
+                                        UINT32 len, UINT32 total, UINT32 flags)
+{
+    if (event == CHANNEL_EVENT_DATA_RECEIVED && data && (flags & CHANNEL_FLAG_FIRST) &&
+        plugin_channel_data(data, len, (flags & CHANNEL_FLAG_LAST) && len == total))
+        return;
+    rdpdr_event(user, open, event, data, len, total, flags);
+}
+
+static UINT VCAPITYPE rdpdr_open_shown(LPVOID init, LPDWORD open, PCHAR name,
+                                       PCHANNEL_OPEN_EVENT_EX_FN event)
+{
+    rdpdr_event = event;
+    return rdpdr_open(init, open, name, rdpdr_event_shown);
+}
+
+static BOOL VCAPITYPE rdpdr_entry_shown(PCHANNEL_ENTRY_POINTS_EX ep, PVOID init)
+{
+    const CHANNEL_ENTRY_POINTS_FREERDP_EX *in = (const void *)ep;
+    if (in->cbSize < sizeof *in) return rdpdr_entry(ep, init);
+    CHANNEL_ENTRY_POINTS_FREERDP_EX copy = *in; /* rdpdr keeps a copy of its own */
+    rdpdr_open = copy.pVirtualChannelOpenEx;
+    copy.pVirtualChannelOpenEx = rdpdr_open_shown;
+    return rdpdr_entry((PCHANNEL_ENTRY_POINTS_EX)&copy, init);
+}
 
 static PVIRTUALCHANNELENTRY provide_addin(LPCSTR name, LPCSTR subsystem, LPCSTR type, DWORD flags)
 {
     if (plugin_entry && name && !strcmp(name, "smartcard") && !subsystem && type &&
         !strcmp(type, "DeviceServiceEntry"))
         return plugin_entry;
-    return freerdp_channels_load_static_addin_entry(name, subsystem, type, flags);
+    PVIRTUALCHANNELENTRY entry =
+        freerdp_channels_load_static_addin_entry(name, subsystem, type, flags);
+    if (entry && plugin_channel_data && name && !strcmp(name, "rdpdr") && !subsystem &&
+        (flags & FREERDP_ADDIN_CHANNEL_ENTRYEX)) {
+        rdpdr_entry = (PVIRTUALCHANNELENTRYEX)(void *)entry;
+        return (PVIRTUALCHANNELENTRY)(void *)rdpdr_entry_shown;
+    }
+    return entry;
 }
 
 /* $SCARDLAB_SMARTCARD_PLUGIN, else ../lib/ and then the binary's own dir. */
@@ -127,6 +169,7 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     PVIRTUALCHANNELENTRY entry = (PVIRTUALCHANNELENTRY)dlsym(h, "DeviceServiceEntry");
     rc_plugin_configure_fn configure = (rc_plugin_configure_fn)dlsym(h, RC_PLUGIN_CONFIGURE);
     rc_plugin_lend_sender_fn lend = (rc_plugin_lend_sender_fn)dlsym(h, RC_PLUGIN_LEND_SENDER);
+    plugin_channel_data = (rc_plugin_channel_data_fn)dlsym(h, RC_PLUGIN_CHANNEL_DATA);
     if (!entry || !configure)
         return scl_errf(e, SCL_E_FORMAT, "%s: no DeviceServiceEntry or %s", path,
                         RC_PLUGIN_CONFIGURE);
@@ -155,8 +198,7 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
     }
     if (configure(argc, args) != 0)
         return scl_errf(e, SCL_E_INVAL, "%s refused its configuration", path);
-    if (lend)
-        lend(rc_client_send_rdpdr);
+    if (lend) lend(rc_client_send_rdpdr);
     plugin_entry = entry;
     /* Replaces the provider freerdp_client_context_new registered. */
     freerdp_register_addin_provider(provide_addin, 0);

@@ -59,6 +59,7 @@ static struct {
 PLUGIN_EXPORT UINT VCAPITYPE DeviceServiceEntry(PDEVICE_SERVICE_ENTRY_POINTS pEntryPoints);
 PLUGIN_EXPORT unsigned int scardlab_smartcard_configure(int argc, char **argv);
 PLUGIN_EXPORT void scardlab_smartcard_lend_sender(rc_rdpdr_send_fn send);
+PLUGIN_EXPORT int scardlab_smartcard_channel_data(const uint8_t *data, size_t len, int whole);
 
 /* The client's rdpdr sender, when it lent one (scardlab connect does). */
 static _Atomic(rc_rdpdr_send_fn) lent_send;
@@ -264,8 +265,7 @@ static void plugin_inspect_return(IRP *irp, struct pending *p)
         esc_msg_free(&r);
         return;
     }
-    if (p->decoded)
-        direct_note_return(&p->call, &r);
+    if (p->decoded) direct_note_return(&p->call, &r);
     const char *policy = NULL;
     bool scrubbed = scrub_failed_return(&r) != 0;
     bool filtered = rc_policy_fix_return(&g.policy, p->decoded ? &p->call : NULL, &r);
@@ -297,15 +297,13 @@ static UINT plugin_irp_complete(IRP *irp)
 static UINT plugin_complete(IRP *irp)
 {
     rc_rdpdr_send_fn send = atomic_load(&lent_send);
-    if (!send)
-        return irp->Complete(irp);
+    if (!send) return irp->Complete(irp);
     size_t len = Stream_GetPosition(irp->output);
     Stream_SetPosition(irp->output, IOCOMPLETION_HEADER - 4);
     Stream_Write_UINT32(irp->output, irp->IoStatus); /* as FreeRDP's irp_complete does */
     Stream_SetPosition(irp->output, len);
     int sent = send(Stream_Buffer(irp->output), len);
-    if (sent == 0)
-        return irp->Complete(irp);
+    if (sent == 0) return irp->Complete(irp);
     irp->Discard(irp); /* sent, or the transport failed: the session is ending */
     return CHANNEL_RC_OK;
 }
@@ -380,7 +378,7 @@ static UINT plugin_forward(DEVICE *device, IRP *irp, uint32_t ioctl, struct esc_
     return rc;
 }
 
-static UINT plugin_irp_request(DEVICE *device, IRP *irp)
+static UINT plugin_irp_dispatch(DEVICE *device, IRP *irp)
 {
     if (device != g.device || irp->MajorFunction != IRP_MJ_DEVICE_CONTROL)
         return g.irp_request(device, irp);
@@ -442,6 +440,123 @@ static UINT plugin_irp_request(DEVICE *device, IRP *irp)
     }
     esc_msg_free(&answer);
     return rc;
+}
+
+/* ---- on the client's main thread ------------------------------------------
+ * The client shows the plug-in each rdpdr PDU before FreeRDP queues it for
+ * rdpdr's thread (RC_PLUGIN_CHANNEL_DATA).  A plain Transmit that may be
+ * made at once (plugin_direct.c) is made right there and its completion sent:
+ * rdpdr's thread is never woken for it. */
+
+/* IRPs for our device passed on to rdpdr's thread that plugin_irp_request
+ * has not finished: while there is one, the main thread answers nothing, or
+ * it could overtake it. */
+static atomic_uint passed_on;
+
+static UINT plugin_irp_request(DEVICE *device, IRP *irp)
+{
+    UINT rc = plugin_irp_dispatch(device, irp);
+    /* Only down to 0: an IRP handed to the device without the client's main
+     * thread (a test harness) was never counted. */
+    unsigned n = atomic_load(&passed_on);
+    while (device == g.device && n && !atomic_compare_exchange_weak(&passed_on, &n, n - 1))
+        ;
+    return rc;
+}
+
+/* A DR_DEVICE_IOREQUEST, as far as the main thread needs it. */
+struct ioreq {
+    uint32_t DeviceId, CompletionId, MajorFunction, ioctl, in_len;
+    const uint8_t *in; /* NULL unless a whole Device Control */
+};
+
+static bool ioreq_parse(const uint8_t *data, size_t len, struct ioreq *q)
+{
+    struct cur c;
+    cur_init(&c, data, len);
+    uint16_t component = cur_u16le(&c), packet = cur_u16le(&c);
+    q->DeviceId = cur_u32le(&c);
+    cur_skip(&c, 4); /* FileId */
+    q->CompletionId = cur_u32le(&c);
+    q->MajorFunction = cur_u32le(&c);
+    cur_skip(&c, 4); /* MinorFunction */
+    if (!cur_ok(&c) || component != RDPDR_CTYP_CORE || packet != PAKID_CORE_DEVICE_IOREQUEST)
+        return false;
+    q->ioctl = q->in_len = 0;
+    q->in = NULL;
+    if (q->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
+        cur_skip(&c, 4); /* OutputBufferLength */
+        q->in_len = cur_u32le(&c);
+        q->ioctl = cur_u32le(&c);
+        cur_skip(&c, 20);
+        q->in = cur_ok(&c) ? cur_bytes(&c, q->in_len) : NULL;
+    }
+    return true;
+}
+
+/* DR_DEVICE_IOCOMPLETION of q with return r (NULL: STATUS_UNSUCCESSFUL and
+ * no body, FreeRDP's refused form), sent through the client. */
+static void ioreq_complete(const struct ioreq *q, const struct esc_msg *r, rc_rdpdr_send_fn send)
+{
+    struct scl_err e = {0};
+    uint8_t *out = NULL;
+    size_t n = 0;
+    if (r && esc_encode_return(r, &out, &n, &e)) r = NULL;
+    struct wcur w;
+    wcur_init_dyn(&w);
+    wcur_u16le(&w, RDPDR_CTYP_CORE);
+    wcur_u16le(&w, PAKID_CORE_DEVICE_IOCOMPLETION);
+    wcur_u32le(&w, q->DeviceId);
+    wcur_u32le(&w, q->CompletionId);
+    wcur_u32le(&w, r ? 0 : PLUGIN_STATUS_UNSUCCESSFUL);
+    if (r) {
+        wcur_u32le(&w, (uint32_t)n);
+        wcur_bytes(&w, out, n);
+    }
+    rc_trace_return(plugin_trace(), q->CompletionId, q->ioctl, r ? 0 : PLUGIN_STATUS_UNSUCCESSFUL,
+                    r, NULL, NULL);
+    if (wcur_ok(&w)) send(wcur_data(&w), wcur_len(&w)); /* failed: the session is ending */
+    wcur_free(&w);
+    free(out);
+}
+
+/* Make q's Transmit here if nothing can tell the difference; false: pass it on. */
+static bool ioreq_transmit_here(const struct ioreq *q)
+{
+    rc_rdpdr_send_fn send = atomic_load(&lent_send);
+    if (!send || g.freerdp_transmit || q->ioctl != SCARD_IOCTL_TRANSMIT || !q->in ||
+        atomic_load(&passed_on))
+        return false;
+    struct esc_msg call = {0}, answer = {0};
+    struct scl_err e = {0};
+    const char *why = NULL;
+    bool here = esc_decode_call(q->ioctl, q->in, q->in_len, &call, &e) == SCL_OK &&
+                rc_policy_judge_call(&g.policy, true, &call, &answer, &why) == RC_FORWARD &&
+                !direct_handle_misnamed(&call) && direct_transmit_ok(&call);
+    if (here) {
+        struct esc_msg r;
+        uint8_t *buf;
+        rc_trace_call(plugin_trace(), q->CompletionId, q->ioctl, &call, NULL, NULL);
+        direct_transmit_make(&call.u.transmit_call, &r, &buf);
+        ioreq_complete(q, &r, send);
+        free(buf);
+    }
+    esc_msg_free(&call);
+    esc_msg_free(&answer);
+    return here;
+}
+
+int scardlab_smartcard_channel_data(const uint8_t *data, size_t len, int whole)
+{
+    struct ioreq q;
+    if (!ioreq_parse(data, len, &q)) return 0;
+    pthread_mutex_lock(&g.lock);
+    bool ours = g.device && q.DeviceId == g.device->id;
+    pthread_mutex_unlock(&g.lock);
+    if (!ours) return 0;
+    if (whole && ioreq_transmit_here(&q)) return 1;
+    atomic_fetch_add(&passed_on, 1);
+    return 0;
 }
 
 static UINT plugin_free_device(DEVICE *device)

@@ -28,6 +28,8 @@
 #include "plugin_int.h"
 
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <winpr/smartcard.h>
@@ -42,26 +44,50 @@ static struct {
     size_t n;
 } map = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* Where each call type keeps its card handle or, without one, its context
+ * (offsets in union esc_body). */
+#define NO_HANDLE SIZE_MAX
+/* clang-format off */
+#define BY_HANDLE(t, m) {t, offsetof(union esc_body, m.hCard), offsetof(union esc_body, m.hCard.Context)}
+#define BY_CONTEXT(t, m) {t, NO_HANDLE, offsetof(union esc_body, m.Context)}
+/* clang-format on */
+static const struct call_fields {
+    enum esc_type type;
+    size_t handle, context;
+} call_fields[] = {
+    BY_CONTEXT(ESC_T_CONTEXT_CALL, context_call),
+    BY_CONTEXT(ESC_T_LIST_READERS_CALL, list_readers_call),
+    BY_CONTEXT(ESC_T_GET_STATUS_CHANGE_CALL, get_status_change_call),
+    BY_CONTEXT(ESC_T_CONNECT_CALL, connect_call),
+    BY_HANDLE(ESC_T_RECONNECT_CALL, reconnect_call),
+    BY_HANDLE(ESC_T_HCARD_AND_DISPOSITION_CALL, hcard_and_disposition_call),
+    BY_HANDLE(ESC_T_STATE_CALL, state_call),
+    BY_HANDLE(ESC_T_STATUS_CALL, status_call),
+    BY_HANDLE(ESC_T_TRANSMIT_CALL, transmit_call),
+    BY_HANDLE(ESC_T_CONTROL_CALL, control_call),
+    BY_HANDLE(ESC_T_GET_ATTRIB_CALL, get_attrib_call),
+    BY_HANDLE(ESC_T_SET_ATTRIB_CALL, set_attrib_call),
+};
+
+static const struct call_fields *fields_of(const struct esc_msg *m)
+{
+    for (size_t i = 0; i < sizeof call_fields / sizeof call_fields[0]; i++)
+        if (call_fields[i].type == m->type) return &call_fields[i];
+    return NULL;
+}
+
 bool direct_call_context(const struct esc_msg *m, struct esc_context *ctx)
 {
-    const union esc_body *u = &m->u;
-    switch (m->type) {
-    case ESC_T_CONTEXT_CALL: *ctx = u->context_call.Context; return true;
-    case ESC_T_LIST_READERS_CALL: *ctx = u->list_readers_call.Context; return true;
-    case ESC_T_GET_STATUS_CHANGE_CALL: *ctx = u->get_status_change_call.Context; return true;
-    case ESC_T_CONNECT_CALL: *ctx = u->connect_call.Context; return true;
-    case ESC_T_RECONNECT_CALL: *ctx = u->reconnect_call.hCard.Context; return true;
-    case ESC_T_HCARD_AND_DISPOSITION_CALL:
-        *ctx = u->hcard_and_disposition_call.hCard.Context;
-        return true;
-    case ESC_T_STATE_CALL: *ctx = u->state_call.hCard.Context; return true;
-    case ESC_T_STATUS_CALL: *ctx = u->status_call.hCard.Context; return true;
-    case ESC_T_TRANSMIT_CALL: *ctx = u->transmit_call.hCard.Context; return true;
-    case ESC_T_CONTROL_CALL: *ctx = u->control_call.hCard.Context; return true;
-    case ESC_T_GET_ATTRIB_CALL: *ctx = u->get_attrib_call.hCard.Context; return true;
-    case ESC_T_SET_ATTRIB_CALL: *ctx = u->set_attrib_call.hCard.Context; return true;
-    default: return false;
-    }
+    const struct call_fields *f = fields_of(m);
+    if (f) memcpy(ctx, (const char *)&m->u + f->context, sizeof *ctx);
+    return f != NULL;
+}
+
+/* The card handle a decoded call names, if any. */
+static const struct esc_handle *call_handle(const struct esc_msg *m)
+{
+    const struct call_fields *f = fields_of(m);
+    return f && f->handle != NO_HANDLE ? (const void *)((const char *)&m->u + f->handle) : NULL;
 }
 
 bool direct_context_same(const struct esc_context *a, const struct esc_context *b)
@@ -107,23 +133,6 @@ static enum map_verdict map_lookup(const struct esc_handle *h)
     return v;
 }
 
-/* The card handle a decoded call names, if any. */
-static const struct esc_handle *call_handle(const struct esc_msg *m)
-{
-    const union esc_body *u = &m->u;
-    switch (m->type) {
-    case ESC_T_RECONNECT_CALL: return &u->reconnect_call.hCard;
-    case ESC_T_HCARD_AND_DISPOSITION_CALL: return &u->hcard_and_disposition_call.hCard;
-    case ESC_T_STATE_CALL: return &u->state_call.hCard;
-    case ESC_T_STATUS_CALL: return &u->status_call.hCard;
-    case ESC_T_TRANSMIT_CALL: return &u->transmit_call.hCard;
-    case ESC_T_CONTROL_CALL: return &u->control_call.hCard;
-    case ESC_T_GET_ATTRIB_CALL: return &u->get_attrib_call.hCard;
-    case ESC_T_SET_ATTRIB_CALL: return &u->set_attrib_call.hCard;
-    default: return NULL;
-    }
-}
-
 bool direct_handle_misnamed(const struct esc_msg *call)
 {
     const struct esc_handle *h = call_handle(call);
@@ -135,8 +144,7 @@ bool direct_handle_misnamed(const struct esc_msg *call)
  * naming it under another context must still be refused. */
 void direct_note_return(const struct esc_msg *call, const struct esc_msg *ret)
 {
-    if (ret->u.long_return.ReturnCode != SCARD_S_SUCCESS)
-        return;
+    if (ret->u.long_return.ReturnCode != SCARD_S_SUCCESS) return;
     if (call->ioctl == SCARD_IOCTL_DISCONNECT) {
         map_forget(&call->u.hcard_and_disposition_call.hCard, NULL);
         return;
@@ -145,14 +153,12 @@ void direct_note_return(const struct esc_msg *call, const struct esc_msg *ret)
         map_forget(NULL, &call->u.context_call.Context);
         return;
     }
-    if (call->type != ESC_T_CONNECT_CALL || ret->type != ESC_T_CONNECT_RETURN)
-        return;
+    if (call->type != ESC_T_CONNECT_CALL || ret->type != ESC_T_CONNECT_RETURN) return;
     struct esc_handle h = ret->u.connect_return.hCard;
     h.Context = call->u.connect_call.Context; /* the context it was made in, not what it says */
     map_forget(&h, NULL);                     /* a handle value reused: the new one counts */
     pthread_mutex_lock(&map.lock);
-    if (map.n < DIRECT_MAX_CARDS)
-        map.cards[map.n++] = h;
+    if (map.n < DIRECT_MAX_CARDS) map.cards[map.n++] = h;
     pthread_mutex_unlock(&map.lock);
 }
 
@@ -165,8 +171,7 @@ void direct_forget_all(void)
 
 bool direct_transmit_ok(const struct esc_msg *call)
 {
-    if (call->type != ESC_T_TRANSMIT_CALL)
-        return false;
+    if (call->type != ESC_T_TRANSMIT_CALL) return false;
     const struct esc_transmit_call *t = &call->u.transmit_call;
     return t->hCard.cbHandle == sizeof(SCARDHANDLE) && !t->fpbRecvBufferIsNULL &&
            t->cbRecvLength > 0 && map_lookup(&t->hCard) == MAP_SAME_CONTEXT &&
@@ -178,16 +183,14 @@ bool direct_transmit_ok(const struct esc_msg *call)
 static SCARD_IO_REQUEST *pci_new(const struct esc_io_request *r)
 {
     SCARD_IO_REQUEST *pci = malloc(sizeof *pci + r->cbExtraBytes);
-    if (!pci)
-        return NULL;
+    if (!pci) return NULL;
     pci->dwProtocol = r->dwProtocol;
     pci->cbPciLength = (DWORD)(sizeof *pci + r->cbExtraBytes);
-    if (r->cbExtraBytes)
-        memcpy(pci + 1, r->pbExtraBytes, r->cbExtraBytes);
+    if (r->cbExtraBytes) memcpy(pci + 1, r->pbExtraBytes, r->cbExtraBytes);
     return pci;
 }
 
-UINT direct_transmit(IRP *irp, struct esc_transmit_call *t)
+void direct_transmit_make(struct esc_transmit_call *t, struct esc_msg *r, uint8_t **buf_out)
 {
     SCARDHANDLE h;
     memcpy(&h, t->hCard.pbHandle, sizeof h);
@@ -195,8 +198,8 @@ UINT direct_transmit(IRP *irp, struct esc_transmit_call *t)
     SCARD_IO_REQUEST *spci = pci_new(&t->ioSendPci);
     SCARD_IO_REQUEST *rpci = t->pioRecvPci ? pci_new(t->pioRecvPci) : NULL;
     uint8_t *buf = malloc(cap);
-    struct esc_msg r = {.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_RETURN};
-    struct esc_transmit_return *tr = &r.u.transmit_return;
+    *r = (struct esc_msg){.ioctl = SCARD_IOCTL_TRANSMIT, .type = ESC_T_TRANSMIT_RETURN};
+    struct esc_transmit_return *tr = &r->u.transmit_return;
     if (!spci || !buf || (t->pioRecvPci && !rpci)) {
         tr->ReturnCode = (int32_t)SCARD_E_NO_MEMORY;
     } else {
@@ -216,9 +219,17 @@ UINT direct_transmit(IRP *irp, struct esc_transmit_call *t)
                 memcpy(t->pioRecvPci->pbExtraBytes, rpci + 1, t->pioRecvPci->cbExtraBytes);
         }
     }
-    UINT rc = plugin_answer(irp, SCARD_IOCTL_TRANSMIT, &r, NULL);
     free(spci);
     free(rpci);
+    *buf_out = buf;
+}
+
+UINT direct_transmit(IRP *irp, struct esc_transmit_call *t)
+{
+    struct esc_msg r;
+    uint8_t *buf;
+    direct_transmit_make(t, &r, &buf);
+    UINT rc = plugin_answer(irp, SCARD_IOCTL_TRANSMIT, &r, NULL);
     free(buf);
     return rc;
 }

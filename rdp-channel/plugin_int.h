@@ -29,6 +29,9 @@ bool direct_handle_misnamed(const struct esc_msg *call);
 /* Whether call is a Transmit this add-in may make itself (see plugin_direct.c). */
 bool direct_transmit_ok(const struct esc_msg *call);
 UINT direct_transmit(IRP *irp, struct esc_transmit_call *t);
+/* The Transmit itself: its return in *r, whose data points into *buf (the
+ * caller frees *buf; r holds nothing else of its own). */
+void direct_transmit_make(struct esc_transmit_call *t, struct esc_msg *r, uint8_t **buf);
 /* The device is gone: forget every handle. */
 void direct_forget_all(void);
 

@@ -147,6 +147,12 @@ typedef int (*rc_rdpdr_send_fn)(const uint8_t *pdu, size_t n);
  * FreeRDP's main thread to send them. */
 #define RC_PLUGIN_LEND_SENDER "scardlab_smartcard_lend_sender"
 typedef void (*rc_plugin_lend_sender_fn)(rc_rdpdr_send_fn send);
+/* rdpdr channel data as the client's main thread receives it, before it is
+ * queued for rdpdr's thread: the first chunk of each PDU, whole when it is
+ * the PDU.  Returns 1 when the plug-in answered the PDU there (a plain
+ * Transmit; the PDU is consumed), 0 to pass it on. */
+#define RC_PLUGIN_CHANNEL_DATA "scardlab_smartcard_channel_data"
+typedef int (*rc_plugin_channel_data_fn)(const uint8_t *data, size_t len, int whole);
 #define RC_PLUGIN_FILE "scardlab-smartcard.so"
 #define RC_PLUGIN_ENV "SCARDLAB_SMARTCARD_PLUGIN"
 

@@ -97,8 +97,7 @@ static bool hostile_completed_here(IRP *irp)
     bool here = false;
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < n_done; i++)
-        if (done[i] == irp)
-            here = pthread_equal(done_by[i], pthread_self());
+        if (done[i] == irp) here = pthread_equal(done_by[i], pthread_self());
     pthread_mutex_unlock(&lock);
     return here;
 }
@@ -490,8 +489,8 @@ static void hostile_valid_session(const struct esc_context *ctx, const char *rea
     esc_msg_free(&r);
 }
 
-static bool hostile_connect(const struct esc_context *ctx, const char *reader,
-                            struct esc_handle *h, uint32_t *proto)
+static bool hostile_connect(const struct esc_context *ctx, const char *reader, struct esc_handle *h,
+                            uint32_t *proto)
 {
     struct esc_msg cn = {.ioctl = SCARD_IOCTL_CONNECTW, .type = ESC_T_CONNECT_CALL}, r;
     cn.u.connect_call.Context = *ctx;
@@ -505,7 +504,7 @@ static bool hostile_connect(const struct esc_context *ctx, const char *reader,
     return ok;
 }
 
-static IRP *hostile_select_irp(const struct esc_handle *h, uint32_t proto)
+static struct esc_msg hostile_select_call(const struct esc_handle *h, uint32_t proto)
 {
     static const uint8_t select_piv[] = {0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00,
                                          0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00};
@@ -515,7 +514,130 @@ static IRP *hostile_select_irp(const struct esc_handle *h, uint32_t proto)
     t.u.transmit_call.cbSendLength = sizeof select_piv;
     t.u.transmit_call.pbSendBuffer = (uint8_t *)select_piv;
     t.u.transmit_call.cbRecvLength = 258;
+    return t;
+}
+
+static IRP *hostile_select_irp(const struct esc_handle *h, uint32_t proto)
+{
+    struct esc_msg t = hostile_select_call(h, proto);
     return hostile_irp_of(&t);
+}
+
+/* ---- the client's main thread, played by the harness ---------------------------- */
+
+static struct test_plugin_client main_thread;
+static struct {
+    pthread_mutex_t mu;
+    uint8_t pdu[1024];
+    size_t n;
+    int sends;
+} sent = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The sender the client lends the plug-in: keeps the last PDU. */
+static int hostile_sender(const uint8_t *pdu, size_t n)
+{
+    pthread_mutex_lock(&sent.mu);
+    sent.n = n < sizeof sent.pdu ? n : 0;
+    memcpy(sent.pdu, pdu, sent.n);
+    sent.sends++;
+    pthread_mutex_unlock(&sent.mu);
+    return 1;
+}
+
+static int hostile_sends(void)
+{
+    pthread_mutex_lock(&sent.mu);
+    int n = sent.sends;
+    pthread_mutex_unlock(&sent.mu);
+    return n;
+}
+
+/* call as the DR_DEVICE_IOREQUEST PDU rdpdr would receive for device id. */
+static size_t hostile_ioreq_pdu(uint32_t id, uint32_t completion_id, const struct esc_msg *call,
+                                uint8_t *buf, size_t cap)
+{
+    uint8_t *in;
+    size_t n;
+    struct scl_err e;
+    struct wcur w;
+    if (esc_encode_call(call, &in, &n, &e)) return 0;
+    wcur_init_fixed(&w, buf, cap);
+    wcur_u16le(&w, RDPDR_CTYP_CORE);
+    wcur_u16le(&w, PAKID_CORE_DEVICE_IOREQUEST);
+    wcur_u32le(&w, id);
+    wcur_u32le(&w, 0); /* FileId */
+    wcur_u32le(&w, completion_id);
+    wcur_u32le(&w, IRP_MJ_DEVICE_CONTROL);
+    wcur_u32le(&w, 0); /* MinorFunction */
+    wcur_u32le(&w, 2048);
+    wcur_u32le(&w, (uint32_t)n);
+    wcur_u32le(&w, call->ioctl);
+    for (int i = 0; i < 5; i++)
+        wcur_u32le(&w, 0); /* Padding */
+    wcur_bytes(&w, in, n);
+    free(in);
+    return wcur_ok(&w) ? wcur_len(&w) : 0;
+}
+
+/* The last PDU sent completes completion_id with a Transmit that worked. */
+static bool hostile_sent_transmit_ok(uint32_t completion_id)
+{
+    pthread_mutex_lock(&sent.mu);
+    struct cur c;
+    cur_init(&c, sent.pdu, sent.n);
+    bool ok = cur_u16le(&c) == RDPDR_CTYP_CORE && cur_u16le(&c) == PAKID_CORE_DEVICE_IOCOMPLETION &&
+              cur_u32le(&c) == device->id && cur_u32le(&c) == completion_id && cur_u32le(&c) == 0;
+    uint32_t n = cur_u32le(&c);
+    const uint8_t *out = cur_ok(&c) ? cur_bytes(&c, n) : NULL;
+    struct esc_msg r = {0};
+    struct scl_err e;
+    ok = ok && out && !esc_decode_return(SCARD_IOCTL_TRANSMIT, out, n, &r, &e) &&
+         r.u.transmit_return.ReturnCode == 0 && r.u.transmit_return.cbRecvLength >= 2;
+    esc_msg_free(&r);
+    pthread_mutex_unlock(&sent.mu);
+    return ok;
+}
+
+/* The other cases complete through FreeRDP's way, as without a client. */
+static void hostile_main_thread_done(void)
+{
+    if (main_thread.lend_sender) main_thread.lend_sender(NULL);
+}
+
+/* The main thread answers a plain Transmit itself, but not while an IRP it
+ * passed on has yet to reach the device (it could overtake it), and not in
+ * pieces or for another device. */
+static void hostile_main_thread_idle(const struct esc_handle *ha, uint32_t pa)
+{
+    main_thread = test_plugin_client();
+    hostile_check(main_thread.channel_data && main_thread.lend_sender, "main thread",
+                  "the plug-in offers channel data and takes a sender");
+    if (!main_thread.channel_data || !main_thread.lend_sender) return;
+    main_thread.lend_sender(hostile_sender);
+    struct esc_msg t = hostile_select_call(ha, pa);
+    uint8_t pdu[256];
+    size_t n = hostile_ioreq_pdu(device->id, 9001, &t, pdu, sizeof pdu);
+    int before = hostile_sends();
+    hostile_check(n && main_thread.channel_data(pdu, n, 1) == 1 && hostile_sends() == before + 1 &&
+                      hostile_sent_transmit_ok(9001),
+                  "main thread: Transmit on an idle context", "answered there, completion sent");
+    hostile_check(main_thread.channel_data(pdu, n, 0) == 0, "main thread: a PDU in pieces",
+                  "passed on");
+    hostile_check(main_thread.channel_data(pdu, n, 1) == 0 && hostile_sends() == before + 1,
+                  "main thread: Transmit behind an IRP on its way to rdpdr's thread", "passed on");
+    for (int i = 0; i < 2; i++) { /* the two passed on reach the device */
+        IRP *irp = hostile_select_irp(ha, pa);
+        hostile_check(irp && device->IRPRequest(device, irp) == CHANNEL_RC_OK &&
+                          hostile_wait(irp, HOSTILE_WAIT_S),
+                      "main thread: an IRP passed on", "answered on rdpdr's thread");
+        if (irp) hostile_irp_free(irp);
+    }
+    n = hostile_ioreq_pdu(device->id, 9002, &t, pdu, sizeof pdu);
+    hostile_check(main_thread.channel_data(pdu, n, 1) == 1 && hostile_sent_transmit_ok(9002),
+                  "main thread: once rdpdr's thread has it", "answers there again");
+    n = hostile_ioreq_pdu(device->id + 1, 9003, &t, pdu, sizeof pdu);
+    hostile_check(main_thread.channel_data(pdu, n, 1) == 0, "main thread: another device's IRP",
+                  "passed on");
 }
 
 /* GetStatusChangeW(INFINITE) on ctx that waits: the reader's own state
@@ -523,7 +645,8 @@ static IRP *hostile_select_irp(const struct esc_handle *h, uint32_t proto)
 static IRP *hostile_blocking_wait(const struct esc_context *ctx, const char *reader)
 {
     struct esc_reader_state st = {.szReader = (char *)reader};
-    struct esc_msg c = {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW, .type = ESC_T_GET_STATUS_CHANGE_CALL},
+    struct esc_msg c = {.ioctl = SCARD_IOCTL_GETSTATUSCHANGEW,
+                        .type = ESC_T_GET_STATUS_CHANGE_CALL},
                    r;
     c.u.get_status_change_call.Context = *ctx;
     c.u.get_status_change_call.dwTimeOut = 0;
@@ -538,8 +661,7 @@ static IRP *hostile_blocking_wait(const struct esc_context *ctx, const char *rea
     esc_msg_free(&r);
     c.u.get_status_change_call.dwTimeOut = 0xFFFFFFFF;
     IRP *irp = hostile_irp_of(&c);
-    if (irp && device->IRPRequest(device, irp) != CHANNEL_RC_OK)
-        return NULL;
+    if (irp && device->IRPRequest(device, irp) != CHANNEL_RC_OK) return NULL;
     nanosleep(&(struct timespec){.tv_nsec = 300 * 1000000}, NULL); /* let it reach pcscd */
     return irp;
 }
@@ -568,33 +690,42 @@ static void hostile_direct_transmit(const char *reader)
     uint32_t io = 0;
     hostile_check(t && hostile_wait(t, HOSTILE_WAIT_S) && (io = t->IoStatus) == 0,
                   "direct: Transmit on an idle context", "answered");
-    if (t)
-        hostile_irp_free(t);
+    if (t) hostile_irp_free(t);
+    hostile_main_thread_idle(&ha, pa);
 
     IRP *w = hostile_blocking_wait(&b, reader);
     hostile_check(w != NULL, "direct: B waits in GetStatusChange", "sent");
-    if (!w)
+    if (!w) {
+        hostile_main_thread_done();
         return;
+    }
     struct esc_handle mixed = hb;
     mixed.Context = a;
     IRP *m = hostile_select_irp(&mixed, pb);
-    hostile_check(m && device->IRPRequest(device, m) == CHANNEL_RC_OK && hostile_completed_here(m) &&
-                      m->IoStatus != 0,
+    hostile_check(m && device->IRPRequest(device, m) == CHANNEL_RC_OK &&
+                      hostile_completed_here(m) && m->IoStatus != 0,
                   "direct: B's handle named with idle A", "refused by the add-in at once");
-    /* B's own handle while B waits: queued behind the wait, not made here. */
+    /* B's own handle while B waits: queued behind the wait, made neither on
+     * the main thread nor on rdpdr's. */
+    if (main_thread.channel_data) {
+        struct esc_msg tb = hostile_select_call(&hb, pb);
+        uint8_t pdu[256];
+        size_t n = hostile_ioreq_pdu(device->id, 9004, &tb, pdu, sizeof pdu);
+        hostile_check(main_thread.channel_data(pdu, n, 1) == 0,
+                      "main thread: Transmit on a context with a call pending", "passed on");
+    }
     IRP *q = hostile_select_irp(&hb, pb);
     hostile_check(q && device->IRPRequest(device, q) == CHANNEL_RC_OK && !hostile_completed_here(q),
                   "direct: Transmit on a context with a call pending", "left to FreeRDP");
     hostile_cancel(&b);
     hostile_check(hostile_wait(w, HOSTILE_WAIT_S), "direct: B's wait", "ends with Cancel");
-    hostile_check(m && hostile_wait(m, 0), "direct: B's handle named with idle A", "completed once");
+    hostile_check(m && hostile_wait(m, 0), "direct: B's handle named with idle A",
+                  "completed once");
     hostile_check(q && hostile_wait(q, HOSTILE_WAIT_S), "direct: Transmit behind the wait",
                   "answered once the wait ends");
     hostile_irp_free(w);
-    if (m)
-        hostile_irp_free(m);
-    if (q)
-        hostile_irp_free(q);
+    if (m) hostile_irp_free(m);
+    if (q) hostile_irp_free(q);
     const struct esc_context *both[] = {&a, &b};
     for (int i = 0; i < 2; i++) {
         struct esc_msg rel = {.ioctl = SCARD_IOCTL_RELEASECONTEXT, .type = ESC_T_CONTEXT_CALL}, r;
@@ -603,6 +734,7 @@ static void hostile_direct_transmit(const char *reader)
                       "direct: ReleaseContext", "released");
         esc_msg_free(&r);
     }
+    hostile_main_thread_done();
 }
 
 /* ReleaseContext twice, then a call on the released context. */

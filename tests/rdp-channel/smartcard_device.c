@@ -11,6 +11,7 @@
 
 #include <winpr/stream.h>
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,19 @@ int rc_client_load_plugin(const struct rc_connect_opts *o, char *path, size_t ca
                           struct scl_err *e);
 
 static DEVICE *registered;
+static char plugin_path[PATH_MAX];
+
+struct test_plugin_client test_plugin_client(void)
+{
+    struct test_plugin_client c = {0};
+    void *h = plugin_path[0] ? dlopen(plugin_path, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    if (h) {
+        c.channel_data = (rc_plugin_channel_data_fn)dlsym(h, RC_PLUGIN_CHANNEL_DATA);
+        c.lend_sender = (rc_plugin_lend_sender_fn)dlsym(h, RC_PLUGIN_LEND_SENDER);
+        dlclose(h); /* the reference NOLOAD took; the plug-in stays */
+    }
+    return c;
+}
 
 static UINT register_device(DEVMAN *devman, DEVICE *d)
 {
@@ -30,9 +44,9 @@ static UINT register_device(DEVMAN *devman, DEVICE *d)
 
 DEVICE *test_smartcard_device(const struct rc_connect_opts *o, const char *who)
 {
-    char path[PATH_MAX];
+    char *path = plugin_path;
     struct scl_err e = {0};
-    if (rc_client_load_plugin(o, path, sizeof path, &e)) {
+    if (rc_client_load_plugin(o, path, sizeof plugin_path, &e)) {
         fprintf(stderr, "%s: %s\n", who, e.msg);
         return NULL;
     }

@@ -13,6 +13,13 @@
 
 /* The wrapped device for opts, or NULL after a message naming who. */
 DEVICE *test_smartcard_device(const struct rc_connect_opts *o, const char *who);
+/* The plug-in test_smartcard_device loaded: what the client's main thread
+ * calls (rdpdr data first shown to it, the sender it lends).  NULLs before. */
+struct test_plugin_client {
+    rc_plugin_channel_data_fn channel_data;
+    rc_plugin_lend_sender_fn lend_sender;
+};
+struct test_plugin_client test_plugin_client(void);
 
 /* An IRP_MJ_DEVICE_CONTROL IRP as rdpdr builds it: the DR_CONTROL_REQ header
  * with InputBufferLength declared (need not be n) and the n bytes of in,
