@@ -125,9 +125,9 @@ static int32_t fk_transmit_async(void *be, uint64_t c, uint32_t sp, const uint8_
     free(out);
     return 0;
 }
-static const struct pcsock_ops ops = {
-    fk_connect,  fk_reconnect, fk_disconnect, fk_begin,      fk_end,           fk_status,
-    fk_transmit, fk_control,   fk_get_attrib, fk_set_attrib, fk_transmit_async};
+static const struct pcsock_ops ops = {fk_connect,    fk_reconnect,  fk_disconnect,    fk_begin,
+                                      fk_end,        fk_status,     fk_transmit,      fk_control,
+                                      fk_get_attrib, fk_set_attrib, fk_transmit_async};
 
 static char sock_path[108];
 static struct pcsock *ps;

@@ -163,8 +163,7 @@ int main(int argc, char **argv)
             o.freerdp_transmit = true;
             continue;
         }
-        if (i + 1 >= argc)
-            break;
+        if (i + 1 >= argc) break;
         if (!strcmp(argv[i], "--trace"))
             o.trace = argv[i + 1];
         else if (!strcmp(argv[i], "--reader-allow"))

@@ -113,8 +113,8 @@ static int32_t fk_set_attrib(void *be, uint64_t card, uint32_t id, const uint8_t
     return (void)be, (void)card, (void)id, (void)a, (void)n, SCARD_S_SUCCESS;
 }
 
-static const struct pcsock_ops fake_ops = {fk_connect,    fk_reconnect, fk_disconnect, fk_begin,
-                                           fk_end,        fk_status,    fk_transmit,   fk_control,
+static const struct pcsock_ops fake_ops = {fk_connect,    fk_reconnect,  fk_disconnect, fk_begin,
+                                           fk_end,        fk_status,     fk_transmit,   fk_control,
                                            fk_get_attrib, fk_set_attrib, NULL};
 
 /* transmit_async as the session host's backend does it: the answer comes
@@ -162,8 +162,8 @@ static int32_t fk_transmit_async(void *be, uint64_t card, uint32_t sp, const uin
 }
 
 static const struct pcsock_ops fake_async_ops = {
-    fk_connect, fk_reconnect, fk_disconnect, fk_begin,      fk_end,           fk_status,
-    fk_transmit, fk_control,  fk_get_attrib, fk_set_attrib, fk_transmit_async};
+    fk_connect,  fk_reconnect, fk_disconnect, fk_begin,      fk_end,           fk_status,
+    fk_transmit, fk_control,   fk_get_attrib, fk_set_attrib, fk_transmit_async};
 
 /* ---- one endpoint per test (each test runs in its own fork) -------------- */
 
