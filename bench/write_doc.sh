@@ -112,10 +112,11 @@ write_doc() {
     echo "How item 1 moved on this machine (2026-11-27): 3.13× (2.63..3.70) before any of this, in"
     echo "alternating runs of the mix against the previous build (2 × 8 rounds each); 2.44× after the"
     echo "host's changes and the plug-in's Transmit on rdpdr's thread; about 2.0–2.2× in \`make bench\`"
-    echo "runs once that thread also sent the completion; with the main thread answering, 1.80× in a"
-    echo "5-round trial and 2.22× (1.86..2.37) in the next full \`make bench\`. So item 1 sits at about"
-    echo "2×, on either side of the target from run to run. What is left is not ours: both ends of RDP"
-    echo "run TLS over TCP, which costs the four extra wake-ups and most of the rest."
+    echo "runs once that thread also sent the completion; with the main thread answering, 1.80× in one"
+    echo "5-round trial, then 2.22× (1.86..2.37) and 2.28× (1.74..2.43) in two full \`make bench\` runs."
+    echo "So item 1 sits just above the target: about 2.2×, with single rounds below 2×. What is left"
+    echo "is not ours: both ends of RDP run TLS over TCP, which costs the four extra wake-ups and most"
+    echo "of the rest."
     echo
     echo "## Outside our code"
     echo
