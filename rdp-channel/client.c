@@ -44,7 +44,7 @@ int rc_client_send_rdpdr(const uint8_t *pdu, size_t n)
     pthread_mutex_lock(&transport_lock);
     int r = 0;
     if (lent_instance && lent_rdpdr_id)
-        r = lent_instance->SendChannelData(lent_instance, lent_rdpdr_id, pdu, n) ? 1 : -1;
+        r = !pdu || lent_instance->SendChannelData(lent_instance, lent_rdpdr_id, pdu, n) ? 1 : -1;
     pthread_mutex_unlock(&transport_lock);
     return r;
 }

@@ -524,8 +524,9 @@ static void ioreq_complete(const struct ioreq *q, const struct esc_msg *r, rc_rd
 static bool ioreq_transmit_here(const struct ioreq *q)
 {
     rc_rdpdr_send_fn send = atomic_load(&lent_send);
+    /* The probe: once the Transmit is made, the completion must go out here. */
     if (!send || g.freerdp_transmit || q->ioctl != SCARD_IOCTL_TRANSMIT || !q->in ||
-        atomic_load(&passed_on))
+        atomic_load(&passed_on) || send(NULL, 0) != 1)
         return false;
     struct esc_msg call = {0}, answer = {0};
     struct scl_err e = {0};

@@ -140,7 +140,8 @@ char *rc_trace_line(const char *dir, uint32_t completion_id, uint32_t ioctl,
 typedef unsigned int (*rc_plugin_configure_fn)(int argc, char **argv);
 /* The client's rdpdr sender: sends one whole PDU on the rdpdr channel from
  * the calling thread.  1 sent, 0 not now (not connected: use FreeRDP's
- * queue), -1 the write failed. */
+ * queue), -1 the write failed.  With pdu NULL it only says whether it
+ * would send now (1) or not (0). */
 typedef int (*rc_rdpdr_send_fn)(const uint8_t *pdu, size_t n);
 /* The client lends the plug-in that sender (optional): the completions the
  * plug-in makes itself then go out from rdpdr's thread instead of waking

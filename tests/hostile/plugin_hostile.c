@@ -536,6 +536,7 @@ static struct {
 /* The sender the client lends the plug-in: keeps the last PDU. */
 static int hostile_sender(const uint8_t *pdu, size_t n)
 {
+    if (!pdu) return 1; /* the probe: it would send */
     pthread_mutex_lock(&sent.mu);
     sent.n = n < sizeof sent.pdu ? n : 0;
     memcpy(sent.pdu, pdu, sent.n);
