@@ -137,6 +137,10 @@ int scl_read_file(const char *path, size_t max, uint8_t **out, size_t *len, stru
  * of thousands of small files is read without walking its full path each time. */
 int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
                      struct scl_err *e);
+/* Read from fd until cap bytes or end of file (EINTR retried, an error
+ * ends it like EOF); returns how many.  For files whose size stat cannot
+ * be trusted (/proc) or must not be (a bounded read of a short file). */
+size_t scl_read_fd(int fd, void *buf, size_t cap);
 /* The text after "KEY:" (blanks skipped, up to the line's end) in
  * /proc/PID/status, pid 0 meaning this process: VmRSS, ShdPnd, ...
  * SCL_E_NOTFOUND when the process or the line is not there. */

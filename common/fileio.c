@@ -99,15 +99,7 @@ int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, siz
         close(fd);
         return scl_errf(e, SCL_E_NOMEM, "%s: out of memory", path);
     }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
+    size_t got = scl_read_fd(fd, buf, (size_t)st.st_size);
     close(fd);
     buf[got] = 0;
     *out = buf;
@@ -115,12 +107,11 @@ int scl_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, siz
     return SCL_OK;
 }
 
-/* /proc files report a size of 0, so this reads to EOF instead of st_size. */
-static size_t read_to_eof(int fd, char *buf, size_t cap)
+size_t scl_read_fd(int fd, void *buf, size_t cap)
 {
     size_t got = 0;
     while (got < cap) {
-        ssize_t k = read(fd, buf + got, cap - got);
+        ssize_t k = read(fd, (uint8_t *)buf + got, cap - got);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -141,7 +132,7 @@ int scl_proc_status(pid_t pid, const char *key, char *val, size_t cap, struct sc
     if (fd < 0)
         return scl_errf(e, errno == ENOENT ? SCL_E_NOTFOUND : SCL_E_IO, "%s: %s", path,
                         strerror(errno));
-    size_t n = read_to_eof(fd, buf, sizeof buf);
+    size_t n = scl_read_fd(fd, buf, sizeof buf); /* /proc says size 0: read to EOF */
     close(fd);
     size_t klen = strlen(key);
     struct cur c;

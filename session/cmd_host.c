@@ -69,7 +69,6 @@ static int session_read_profile(const char *state, const char *path, char *out, 
                                 struct scl_err *e)
 {
     struct stat sst, st;
-    size_t got = 0;
     if (stat(state, &sst))
         return scl_errf(e, SCL_E_IO, "%s: %s", state, strerror(errno));
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -80,16 +79,7 @@ static int session_read_profile(const char *state, const char *path, char *out, 
         return scl_errf(e, SCL_E_STATE, "%s: not a regular file written by the host (uid %lu)",
                         path, (unsigned long)sst.st_uid);
     }
-    for (;;) {
-        ssize_t k = read(fd, out + got, cap - 1 - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-        if (got == cap - 1)
-            break;
-    }
+    size_t got = scl_read_fd(fd, out, cap - 1);
     close(fd);
     out[got] = 0;
     if (!got || got == cap - 1 || strlen(out) != got)
