@@ -67,7 +67,8 @@ struct pcsock_ops {
     int32_t (*set_attrib)(void *be, uint64_t card, uint32_t dwAttrId, const uint8_t *attr,
                           uint32_t cbAttrLen);
     /* Optional: transmit, with the answer given to done instead of returned,
-     * so the thread that receives it can reply to the program at once.  On
+     * so the thread that receives it can reply to the program at once; when
+     * it is given, transmit is never called and may be NULL.  On
      * SCARD_S_SUCCESS done runs exactly once, on any thread, perhaps before
      * this returns; any other value is the call's failure and done never
      * runs.  cbRecvLength is the most the reply may carry. */

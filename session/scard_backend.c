@@ -610,53 +610,6 @@ static int32_t op_status(void *ctx, uint64_t card, char *reader, size_t reader_c
     return rv;
 }
 
-static void transmit_call(struct esc_msg *call, uint32_t ioSendPciProtocol, const uint8_t *send,
-                          uint32_t cbSendLength, uint32_t cbRecvLength)
-{
-    struct esc_transmit_call *t = &call->u.transmit_call;
-    t->ioSendPci.dwProtocol = scard_protocol_to_win(ioSendPciProtocol);
-    t->cbSendLength = cbSendLength;
-    t->pbSendBuffer = (uint8_t *)send;
-    t->cbRecvLength = cbRecvLength < ESC_MAX_BUFFER ? cbRecvLength : ESC_MAX_BUFFER;
-}
-
-/* rv of a Transmit whose answer is ret; a reply longer than cap fails. */
-static int32_t transmit_rv(int32_t rv, const struct esc_msg *ret, uint32_t cap)
-{
-    if (rv == SCARD_S_SUCCESS && ret->u.transmit_return.cbRecvLength > cap)
-        return (int32_t)SCARD_E_INSUFFICIENT_BUFFER;
-    return rv;
-}
-
-static uint32_t transmit_recv_protocol(const struct esc_msg *ret, uint32_t ioSendPciProtocol)
-{
-    const struct esc_transmit_return *r = &ret->u.transmit_return;
-    return r->pioRecvPci ? scard_protocol_from_win(r->pioRecvPci->dwProtocol) : ioSendPciProtocol;
-}
-
-static int32_t op_transmit(void *ctx, uint64_t card, uint32_t ioSendPciProtocol,
-                           const uint8_t *send, uint32_t cbSendLength, uint8_t *recv,
-                           uint32_t *pcbRecvLength, uint32_t *ioRecvPciProtocol)
-{
-    struct scard_backend *be = ctx;
-    struct esc_msg call = {.ioctl = SCARD_IOCTL_TRANSMIT}, ret;
-    if (!be_enter(be))
-        return (int32_t)SCARD_E_NO_SERVICE;
-    int32_t rv = (int32_t)SCARD_E_INVALID_HANDLE;
-    if (be_handle(be, card, &call.u.transmit_call.hCard)) {
-        transmit_call(&call, ioSendPciProtocol, send, cbSendLength, *pcbRecvLength);
-        rv = transmit_rv(be_call(be, &call, &ret), &ret, *pcbRecvLength);
-        if (rv == SCARD_S_SUCCESS) {
-            memcpy(recv, ret.u.transmit_return.pbRecvBuffer, ret.u.transmit_return.cbRecvLength);
-            *pcbRecvLength = ret.u.transmit_return.cbRecvLength;
-            *ioRecvPciProtocol = transmit_recv_protocol(&ret, ioSendPciProtocol);
-        }
-        esc_msg_free(&ret);
-    }
-    be_leave(be);
-    return rv;
-}
-
 /* A Transmit under way without a waiting thread. */
 struct be_transmit {
     struct scard_backend *be;
@@ -670,11 +623,14 @@ static void transmit_answered(void *arg, int rc, struct esc_msg *ret, const stru
 {
     struct be_transmit *tx = arg;
     struct scard_backend *be = tx->be;
-    int32_t rv = transmit_rv(be_rv(be, rc, ret, e), ret, tx->cap);
+    int32_t rv = be_rv(be, rc, ret, e);
     const struct esc_transmit_return *r = &ret->u.transmit_return;
+    if (rv == SCARD_S_SUCCESS && r->cbRecvLength > tx->cap)
+        rv = (int32_t)SCARD_E_INSUFFICIENT_BUFFER;
     if (rv == SCARD_S_SUCCESS)
         tx->done(tx->ctx, rv, r->pbRecvBuffer, r->cbRecvLength,
-                 transmit_recv_protocol(ret, tx->ioSendPciProtocol));
+                 r->pioRecvPci ? scard_protocol_from_win(r->pioRecvPci->dwProtocol)
+                               : tx->ioSendPciProtocol);
     else
         tx->done(tx->ctx, rv, NULL, 0, 0);
     free(tx);
@@ -700,7 +656,11 @@ static int32_t op_transmit_async(void *ctx, uint64_t card, uint32_t ioSendPciPro
         be_leave(be);
         return (int32_t)SCARD_E_INVALID_HANDLE;
     }
-    transmit_call(&call, ioSendPciProtocol, send, cbSendLength, cbRecvLength);
+    struct esc_transmit_call *t = &call.u.transmit_call;
+    t->ioSendPci.dwProtocol = scard_protocol_to_win(ioSendPciProtocol);
+    t->cbSendLength = cbSendLength;
+    t->pbSendBuffer = (uint8_t *)send;
+    t->cbRecvLength = cbRecvLength < ESC_MAX_BUFFER ? cbRecvLength : ESC_MAX_BUFFER;
     struct scl_err e;
     int rc = rdpdr_chan_call_async(be->ch, &call, transmit_answered, tx, &e);
     if (rc == SCL_OK)
@@ -795,8 +755,7 @@ static const struct pcsock_ops be_ops = {
     .begin_transaction = op_begin_transaction,
     .end_transaction = op_end_transaction,
     .status = op_status,
-    .transmit = op_transmit,
-    .transmit_async = op_transmit_async,
+    .transmit_async = op_transmit_async, /* pcsock needs no blocking transmit beside it */
     .control = op_control,
     .get_attrib = op_get_attrib,
     .set_attrib = op_set_attrib,
