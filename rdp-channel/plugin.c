@@ -378,6 +378,26 @@ static UINT plugin_forward(DEVICE *device, IRP *irp, uint32_t ioctl, struct esc_
     return rc;
 }
 
+/* The verdict on a call: the reader policy's, and then the refusal of a
+ * card handle named under another context (plugin_direct.c). */
+static enum rc_verdict plugin_judge(bool known, bool decoded, struct esc_msg *call,
+                                    struct esc_msg *answer, const char **why)
+{
+    enum rc_verdict v = rc_policy_judge_call(&g.policy, known, call, answer, why);
+    if (decoded && v != RC_REFUSE && direct_handle_misnamed(call)) {
+        v = RC_REFUSE;
+        *why = "refused: card handle named under another context";
+    }
+    return v;
+}
+
+/* Whether a decoded call with verdict v is a Transmit the add-in makes
+ * itself, on whichever thread holds it. */
+static bool plugin_transmits_here(enum rc_verdict v, const struct esc_msg *call)
+{
+    return v == RC_FORWARD && !g.freerdp_transmit && direct_transmit_ok(call);
+}
+
 static UINT plugin_irp_dispatch(DEVICE *device, IRP *irp)
 {
     if (device != g.device || irp->MajorFunction != IRP_MJ_DEVICE_CONTROL)
@@ -408,11 +428,7 @@ static UINT plugin_irp_dispatch(DEVICE *device, IRP *irp)
         return plugin_forward(device, irp, ioctl, &call, false);
     }
     const char *why = NULL;
-    enum rc_verdict v = rc_policy_judge_call(&g.policy, known, &call, &answer, &why);
-    if (decoded && v != RC_REFUSE && direct_handle_misnamed(&call)) {
-        v = RC_REFUSE;
-        why = "refused: card handle named under another context";
-    }
+    enum rc_verdict v = plugin_judge(known, decoded, &call, &answer, &why);
     if (v == RC_FORWARD_EDITED && !input_replace(in, in_len, &call)) {
         v = RC_REFUSE;
         why = "refused: call could not be edited";
@@ -430,7 +446,7 @@ static UINT plugin_irp_dispatch(DEVICE *device, IRP *irp)
         esc_msg_free(&call);
         break;
     default:
-        if (v == RC_FORWARD && decoded && !g.freerdp_transmit && direct_transmit_ok(&call)) {
+        if (decoded && plugin_transmits_here(v, &call)) {
             rc = direct_transmit(irp, &call.u.transmit_call);
             esc_msg_free(&call);
         } else {
@@ -525,15 +541,14 @@ static bool ioreq_transmit_here(const struct ioreq *q)
 {
     rc_rdpdr_send_fn send = atomic_load(&lent_send);
     /* The probe: once the Transmit is made, the completion must go out here. */
-    if (!send || g.freerdp_transmit || q->ioctl != SCARD_IOCTL_TRANSMIT || !q->in ||
-        atomic_load(&passed_on) || send(NULL, 0) != 1)
+    if (!send || q->ioctl != SCARD_IOCTL_TRANSMIT || !q->in || atomic_load(&passed_on) ||
+        send(NULL, 0) != 1)
         return false;
     struct esc_msg call = {0}, answer = {0};
     struct scl_err e = {0};
     const char *why = NULL;
     bool here = esc_decode_call(q->ioctl, q->in, q->in_len, &call, &e) == SCL_OK &&
-                rc_policy_judge_call(&g.policy, true, &call, &answer, &why) == RC_FORWARD &&
-                !direct_handle_misnamed(&call) && direct_transmit_ok(&call);
+                plugin_transmits_here(plugin_judge(true, true, &call, &answer, &why), &call);
     if (here) {
         struct esc_msg r;
         uint8_t *buf;
