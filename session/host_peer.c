@@ -132,8 +132,6 @@ static bool peer_rdpdr_drain(struct host_peer *p)
     return true;
 }
 
-/* One turn of the transport, the channel manager and rdpdr; false, with
- * *why, when the session cannot go on. */
 static bool peer_rdpdr_announce(struct host_peer *p)
 {
     struct scl_err e;
@@ -146,6 +144,8 @@ static bool peer_rdpdr_announce(struct host_peer *p)
     return true;
 }
 
+/* One turn of the transport, the channel manager and rdpdr; false, with
+ * *why, when the session cannot go on. */
 static bool peer_pump(freerdp_peer *client, struct host_peer *p, const char **why)
 {
     pthread_mutex_lock(&p->io);
